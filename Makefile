@@ -1,0 +1,83 @@
+# Polkuopas — every command a developer or CI runs. `make` alone lists them.
+# The two commands from the README: `make run` and `make test`.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+APP_VENV := .venv
+BOT_VENV := .venv-rasa
+APP := $(APP_VENV)/bin
+BOT := $(BOT_VENV)/bin
+# pip, quieter: the lines about a configured local index folder that does not
+# exist on this machine say nothing about the install.
+PIP_FILTER := { grep -v "^WARNING: Location 'file:" || true; }
+APP_STAMP := $(APP_VENV)/.installed
+BOT_STAMP := $(BOT_VENV)/.installed
+# Debian packages: Voikko for the Finnish spaCy pipeline's lemmas.
+DEBIAN_PACKAGES := libvoikko1 voikko-fi
+
+.PHONY: help
+help: ## list the commands
+	@echo "Polkuopas — make targets:"
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
+	  awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
+
+# --- installing ---------------------------------------------------------------
+
+.PHONY: install
+install: system-deps $(APP_STAMP) $(BOT_STAMP) ## install whatever is missing (both environments, Debian packages)
+
+.PHONY: system-deps
+system-deps:
+	@scripts/system-deps.sh $(DEBIAN_PACKAGES)
+
+$(APP_STAMP): pyproject.toml
+	@echo "==> app environment ($(APP_VENV)): action server, CLI, web app, test tools"
+	@test -x $(APP)/python || "$$(scripts/find-python.sh app)" -m venv $(APP_VENV)
+	@$(APP)/python -m pip install --quiet --upgrade pip 2>&1 | $(PIP_FILTER)
+	@$(APP)/python -m pip install --quiet --editable '.[dev]' 2>&1 | $(PIP_FILTER)
+	@$(APP)/python -m pip check
+	@touch $@
+
+$(BOT_STAMP): bot/requirements.txt
+	@echo "==> bot environment ($(BOT_VENV)): Rasa 3.6 on Python 3.10 (first time: a few minutes)"
+	@test -x $(BOT)/python || "$$(scripts/find-python.sh bot)" -m venv $(BOT_VENV)
+	@$(BOT)/python -m pip install --quiet --upgrade pip 2>&1 | $(PIP_FILTER)
+	@$(BOT)/python -m pip install --quiet --requirement bot/requirements.txt 2>&1 | $(PIP_FILTER)
+	@$(BOT)/python -m pip check
+	@touch $@
+
+# --- the two commands ---------------------------------------------------------
+
+.PHONY: run
+run: install demo ## install what is missing, seed the demo, start everything
+	@scripts/run.sh
+
+.PHONY: test
+test: install lint paths-check ## install what is missing and run every test
+	$(APP)/python -m pytest
+
+# --- pieces -------------------------------------------------------------------
+
+.PHONY: lint
+lint: $(APP_STAMP) ## ruff lint and format check
+	$(APP)/ruff check .
+	$(APP)/ruff format --check .
+
+.PHONY: format
+format: $(APP_STAMP) ## format the code with ruff
+	$(APP)/ruff format .
+	$(APP)/ruff check --fix .
+
+.PHONY: paths-check
+paths-check: $(APP_STAMP) ## validate paths/*.yml and paths/roles.yml
+	$(APP)/polkuopas paths check
+
+.PHONY: demo
+demo: $(APP_STAMP) ## seed the demo clients and professionals (idempotent)
+	@$(APP)/polkuopas demo
+
+.PHONY: clean
+clean: ## remove both environments and the local store (var/)
+	rm -rf $(APP_VENV) $(BOT_VENV) var

@@ -1,0 +1,48 @@
+"""Configuration, read once from the environment.
+
+Every variable is listed in the README ("Configuration"); a test keeps the two in
+agreement.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="POLKUOPAS_", extra="ignore")
+
+    db: Path = Field(
+        default=PROJECT_ROOT / "var" / "polkuopas.db",
+        description="SQLite file of the client store.",
+    )
+    paths_dir: Path = Field(
+        default=PROJECT_ROOT / "paths",
+        description="Folder of the service path files and roles.yml.",
+    )
+    token_days: int = Field(
+        default=30,
+        ge=1,
+        le=365,
+        description="Days a personal chat token is valid unless --days is given.",
+    )
+    link_base: str = Field(
+        default="http://localhost:8000/",
+        description="Page that `polkuopas client token ID --link` points to.",
+    )
+    actor: str = Field(
+        default="",
+        description="Name recorded in the audit log for CLI changes "
+        "(default: the login name).",
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
