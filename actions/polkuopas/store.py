@@ -1,0 +1,462 @@
+"""The client store: SQLite through sqlite-utils, one method per query.
+
+The CLI writes through `polkuopas.admin`, the action server reads; both open the
+store with `open_store`. The schema is created and migrated by `migrate`, the
+one entry point, keyed on SQLite's `user_version`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from polkuopas.errors import Conflict, NotFound
+
+# Each entry moves the schema one version forward; never edit a released one.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE professionals (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        organisation TEXT NOT NULL DEFAULT '',
+        phone TEXT,
+        email TEXT,
+        hours TEXT,
+        active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE clients (
+        id TEXT PRIMARY KEY,
+        path_id TEXT NOT NULL,
+        current_step TEXT NOT NULL,
+        started_on TEXT NOT NULL,
+        ended_on TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE assignments (
+        id INTEGER PRIMARY KEY,
+        client_id TEXT NOT NULL REFERENCES clients(id),
+        role TEXT NOT NULL,
+        professional_id TEXT NOT NULL REFERENCES professionals(id),
+        since TEXT NOT NULL,
+        until TEXT
+    );
+    CREATE UNIQUE INDEX assignments_one_active
+        ON assignments(client_id, role, professional_id) WHERE until IS NULL;
+    CREATE TABLE step_history (
+        id INTEGER PRIMARY KEY,
+        client_id TEXT NOT NULL REFERENCES clients(id),
+        from_step TEXT,
+        to_step TEXT NOT NULL,
+        moved_by TEXT NOT NULL,
+        moved_at TEXT NOT NULL
+    );
+    CREATE INDEX step_history_client ON step_history(client_id);
+    CREATE TABLE followups (
+        client_id TEXT PRIMARY KEY REFERENCES clients(id),
+        role TEXT NOT NULL,
+        due_on TEXT NOT NULL,
+        due_by TEXT NOT NULL,
+        done_at TEXT,
+        done_by TEXT
+    );
+    CREATE TABLE tokens (
+        id INTEGER PRIMARY KEY,
+        client_id TEXT NOT NULL REFERENCES clients(id),
+        token_hash TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        revoked_at TEXT
+    );
+    CREATE INDEX tokens_client ON tokens(client_id);
+    CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        entity TEXT NOT NULL,
+        entity_id TEXT NOT NULL,
+        details TEXT NOT NULL DEFAULT '{}'
+    );
+    """,
+]
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+def hash_token(raw: str) -> str:
+    """Only this hash is stored; 256-bit random tokens need no slow hash."""
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)  # 256 bits
+
+
+@dataclass(frozen=True)
+class Professional:
+    id: str
+    name: str
+    role: str
+    organisation: str
+    phone: str | None
+    email: str | None
+    hours: str | None
+    active: bool
+    created_at: str
+
+
+@dataclass(frozen=True)
+class Client:
+    id: str
+    path_id: str
+    current_step: str
+    started_on: str
+    ended_on: str | None
+    created_at: str
+
+    @property
+    def ended(self) -> bool:
+        return self.ended_on is not None
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """An active assignment, joined with its professional."""
+
+    role: str
+    since: str
+    professional: Professional
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    client_id: str
+    role: str
+    due_on: str
+    due_by: str
+    done_at: str | None
+    done_by: str | None
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    """The outcome of checking a presented token: never carries the token."""
+
+    status: str  # "valid", "expired", "revoked" or "unknown"
+    client_id: str | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.status == "valid"
+
+
+def _professional(row: dict[str, Any]) -> Professional:
+    return Professional(**{**row, "active": bool(row["active"])})
+
+
+class Store:
+    """Data access for the client store. One method per query."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    # --- transactions and audit ---------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """One unit of work: everything inside commits together or not at all."""
+        with self.db.atomic():
+            yield self
+
+    def audit(
+        self, actor: str, action: str, entity: str, entity_id: str, **details: Any
+    ) -> None:
+        self.db["audit_log"].insert(
+            {
+                "at": iso(now_utc()),
+                "actor": actor,
+                "action": action,
+                "entity": entity,
+                "entity_id": entity_id,
+                "details": json.dumps(details, ensure_ascii=False, sort_keys=True),
+            }
+        )
+
+    def audit_entries(self, entity_id: str | None = None) -> list[dict[str, Any]]:
+        where, params = ("entity_id = ?", [entity_id]) if entity_id else (None, None)
+        return list(
+            self.db["audit_log"].rows_where(where, params, order_by="id", select="*")
+        )
+
+    # --- professionals ------------------------------------------------------
+
+    def add_professional(self, pro: dict[str, Any]) -> None:
+        if self.find_professional(pro["id"]):
+            raise Conflict(f"professional {pro['id']!r} already exists")
+        self.db["professionals"].insert({**pro, "created_at": iso(now_utc())})
+
+    def find_professional(self, pro_id: str) -> Professional | None:
+        rows = list(self.db["professionals"].rows_where("id = ?", [pro_id]))
+        return _professional(rows[0]) if rows else None
+
+    def get_professional(self, pro_id: str) -> Professional:
+        pro = self.find_professional(pro_id)
+        if pro is None:
+            raise NotFound(f"unknown professional {pro_id!r}")
+        return pro
+
+    def list_professionals(self) -> list[Professional]:
+        rows = self.db["professionals"].rows_where(order_by="role, name")
+        return [_professional(r) for r in rows]
+
+    # --- clients ------------------------------------------------------------
+
+    def add_client(
+        self, client_id: str, path_id: str, step_id: str, started_on: date, actor: str
+    ) -> None:
+        if self.find_client(client_id):
+            raise Conflict(f"client {client_id!r} already exists")
+        moment = iso(now_utc())
+        self.db["clients"].insert(
+            {
+                "id": client_id,
+                "path_id": path_id,
+                "current_step": step_id,
+                "started_on": started_on.isoformat(),
+                "ended_on": None,
+                "created_at": moment,
+            }
+        )
+        self._record_step(client_id, None, step_id, actor, moment)
+
+    def find_client(self, client_id: str) -> Client | None:
+        rows = list(self.db["clients"].rows_where("id = ?", [client_id]))
+        return Client(**rows[0]) if rows else None
+
+    def get_client(self, client_id: str) -> Client:
+        client = self.find_client(client_id)
+        if client is None:
+            raise NotFound(f"unknown client {client_id!r}")
+        return client
+
+    def list_clients(self) -> list[Client]:
+        return [Client(**r) for r in self.db["clients"].rows_where(order_by="id")]
+
+    def move_client(self, client_id: str, to_step: str, actor: str) -> None:
+        client = self.get_client(client_id)
+        moment = iso(now_utc())
+        self.db["clients"].update(client_id, {"current_step": to_step})
+        self._record_step(client_id, client.current_step, to_step, actor, moment)
+
+    def _record_step(
+        self, client_id: str, from_step: str | None, to_step: str, actor: str, at: str
+    ) -> None:
+        self.db["step_history"].insert(
+            {
+                "client_id": client_id,
+                "from_step": from_step,
+                "to_step": to_step,
+                "moved_by": actor,
+                "moved_at": at,
+            }
+        )
+
+    def step_history(self, client_id: str) -> list[dict[str, Any]]:
+        return list(
+            self.db["step_history"].rows_where(
+                "client_id = ?", [client_id], order_by="id"
+            )
+        )
+
+    def end_client(self, client_id: str, ended_on: date) -> None:
+        self.db["clients"].update(client_id, {"ended_on": ended_on.isoformat()})
+
+    # --- assignments --------------------------------------------------------
+
+    def assign(self, client_id: str, role: str, pro_id: str, since: date) -> None:
+        existing = self.db.execute(
+            "SELECT 1 FROM assignments WHERE client_id = ? AND role = ? "
+            "AND professional_id = ? AND until IS NULL",
+            [client_id, role, pro_id],
+        ).fetchone()
+        if existing:
+            raise Conflict(f"{pro_id!r} is already assigned to {client_id!r} as {role}")
+        self.db["assignments"].insert(
+            {
+                "client_id": client_id,
+                "role": role,
+                "professional_id": pro_id,
+                "since": since.isoformat(),
+                "until": None,
+            }
+        )
+
+    def unassign(self, client_id: str, role: str, pro_id: str, until: date) -> None:
+        cursor = self.db.execute(
+            "UPDATE assignments SET until = ? WHERE client_id = ? AND role = ? "
+            "AND professional_id = ? AND until IS NULL",
+            [until.isoformat(), client_id, role, pro_id],
+        )
+        if cursor.rowcount == 0:
+            raise NotFound(f"{pro_id!r} is not assigned to {client_id!r} as {role}")
+
+    def assignments(self, client_id: str) -> list[Assignment]:
+        """The client's active assignments, in the order they were made."""
+        rows = self.db.query(
+            "SELECT a.role AS a_role, a.since AS a_since, p.* FROM assignments a "
+            "JOIN professionals p ON p.id = a.professional_id "
+            "WHERE a.client_id = ? AND a.until IS NULL ORDER BY a.id",
+            [client_id],
+        )
+        return [
+            Assignment(
+                role=row.pop("a_role"),
+                since=row.pop("a_since"),
+                professional=_professional(row),
+            )
+            for row in rows
+        ]
+
+    # --- follow-up contacts -------------------------------------------------
+
+    def schedule_followup(
+        self, client_id: str, role: str, due_on: date, due_by: date
+    ) -> None:
+        self.db["followups"].upsert(
+            {
+                "client_id": client_id,
+                "role": role,
+                "due_on": due_on.isoformat(),
+                "due_by": due_by.isoformat(),
+                "done_at": None,
+                "done_by": None,
+            },
+            pk="client_id",
+        )
+
+    def find_followup(self, client_id: str) -> FollowUp | None:
+        rows = list(self.db["followups"].rows_where("client_id = ?", [client_id]))
+        return FollowUp(**rows[0]) if rows else None
+
+    def open_followups(self, due_before: date | None = None) -> list[FollowUp]:
+        where, params = "done_at IS NULL", []
+        if due_before is not None:
+            where += " AND due_on < ?"
+            params.append(due_before.isoformat())
+        rows = self.db["followups"].rows_where(where, params, order_by="due_on")
+        return [FollowUp(**r) for r in rows]
+
+    def mark_followup_done(self, client_id: str, actor: str) -> None:
+        self.db["followups"].update(
+            client_id, {"done_at": iso(now_utc()), "done_by": actor}
+        )
+
+    # --- personal chat tokens -----------------------------------------------
+
+    def add_token(self, client_id: str, raw: str, expires_at: datetime) -> None:
+        self.db["tokens"].insert(
+            {
+                "client_id": client_id,
+                "token_hash": hash_token(raw),
+                "created_at": iso(now_utc()),
+                "expires_at": iso(expires_at),
+                "revoked_at": None,
+            }
+        )
+
+    def revoke_tokens(self, client_id: str) -> int:
+        cursor = self.db.execute(
+            "UPDATE tokens SET revoked_at = ? WHERE client_id = ? "
+            "AND revoked_at IS NULL",
+            [iso(now_utc()), client_id],
+        )
+        return cursor.rowcount
+
+    def check_token(self, raw: str, now: datetime | None = None) -> TokenCheck:
+        """Who a presented token belongs to, if it is still good."""
+        if not raw:
+            return TokenCheck("unknown")
+        digest = hash_token(raw)
+        row = self.db.execute(
+            "SELECT client_id, token_hash, expires_at, revoked_at FROM tokens "
+            "WHERE token_hash = ?",
+            [digest],
+        ).fetchone()
+        if row is None or not hmac.compare_digest(row[1], digest):
+            return TokenCheck("unknown")
+        client_id, _, expires_at, revoked_at = row
+        if revoked_at is not None:
+            return TokenCheck("revoked")
+        if datetime.fromisoformat(expires_at) <= (now or now_utc()):
+            return TokenCheck("expired")
+        return TokenCheck("valid", client_id)
+
+
+def connect(path: Path | str) -> Database:
+    """Open the SQLite file with the settings every process uses."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    # isolation_level=None: no implicit transactions; `Store.transaction` (sqlite-utils
+    # `atomic`) opens every one explicitly, so no write can be left uncommitted.
+    conn = sqlite3.connect(
+        str(path), timeout=10, check_same_thread=False, isolation_level=None
+    )
+    db = Database(conn)
+    db.execute("PRAGMA foreign_keys = ON")
+    db.execute("PRAGMA busy_timeout = 10000")
+    if str(path) != ":memory:":
+        db.enable_wal()
+    return db
+
+
+def schema_version(db: Database) -> int:
+    return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(db: Database) -> int:
+    """Bring the schema to the newest version; safe to run at every start."""
+    version = schema_version(db)
+    if version > len(MIGRATIONS):
+        raise RuntimeError(
+            f"the database is at schema version {version}, newer than this "
+            f"Polkuopas knows ({len(MIGRATIONS)}); upgrade Polkuopas"
+        )
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        with db.atomic():
+            for statement in _statements(script):
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {number}")
+    return schema_version(db)
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def open_store(path: Path | str) -> Store:
+    db = connect(path)
+    migrate(db)
+    return Store(db)
+
+
+def token_expiry(days: int, now: datetime | None = None) -> datetime:
+    return (now or now_utc()) + timedelta(days=days)
