@@ -1,0 +1,270 @@
+"""Changes to the client store, checked against `paths/`.
+
+Each public method is one transaction with its audit-log entry: it happens whole
+or not at all. The CLI and `polkuopas demo` go through here; nothing else writes.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from polkuopas.catalog import Catalog, ServicePath
+from polkuopas.errors import Conflict, Invalid, NotFound
+from polkuopas.store import Client, Store, new_token, token_expiry
+
+ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()-]{4,24}$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later, clamped to the month's last day."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return day.replace(
+        year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1])
+    )
+
+
+def check_id(kind: str, value: str) -> str:
+    if not ID_RE.match(value or ""):
+        raise Invalid(
+            f"invalid {kind} id {value!r}: use 1-64 letters, digits, '-', '_' or '.'"
+            " (no spaces), starting with a letter or digit"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class ScheduledFollowUp:
+    role: str
+    due_on: date
+    due_by: date
+
+
+class Admin:
+    def __init__(self, store: Store, catalog: Catalog, actor: str):
+        self.store = store
+        self.catalog = catalog
+        self.actor = actor
+
+    # --- lookups that give clear errors -----------------------------------
+
+    def path(self, path_id: str) -> ServicePath:
+        try:
+            return self.catalog.path(path_id)
+        except KeyError:
+            known = ", ".join(sorted(self.catalog.paths))
+            raise NotFound(f"unknown path {path_id!r} (paths: {known})") from None
+
+    def check_role(self, role: str) -> str:
+        if role not in self.catalog.roles:
+            known = ", ".join(sorted(self.catalog.roles))
+            raise NotFound(f"unknown role {role!r} (roles: {known})")
+        return role
+
+    def client(self, client_id: str) -> Client:
+        return self.store.get_client(client_id)
+
+    # --- professionals -----------------------------------------------------
+
+    def add_professional(
+        self,
+        pro_id: str,
+        name: str,
+        role: str,
+        organisation: str = "",
+        phone: str | None = None,
+        email: str | None = None,
+        hours: str | None = None,
+    ) -> None:
+        check_id("professional", pro_id)
+        self.check_role(role)
+        if not name.strip():
+            raise Invalid("the name must not be empty")
+        if phone is not None and not PHONE_RE.match(phone):
+            raise Invalid(f"invalid phone number {phone!r}: digits, spaces, + ( ) -")
+        if email is not None and not EMAIL_RE.match(email):
+            raise Invalid(f"invalid email address {email!r}")
+        with self.store.transaction():
+            self.store.add_professional(
+                {
+                    "id": pro_id,
+                    "name": name.strip(),
+                    "role": role,
+                    "organisation": organisation.strip(),
+                    "phone": phone,
+                    "email": email,
+                    "hours": hours.strip() if hours else None,
+                    "active": 1,
+                }
+            )
+            self.store.audit(self.actor, "add", "professional", pro_id, role=role)
+
+    # --- clients -----------------------------------------------------------
+
+    def add_client(
+        self,
+        client_id: str,
+        path_id: str,
+        step_id: str | None = None,
+        started_on: date | None = None,
+    ) -> str:
+        check_id("client", client_id)
+        path = self.path(path_id)
+        step_id = step_id or path.start
+        if not path.has_step(step_id):
+            known = ", ".join(s.id for s in path.ordered_steps())
+            raise NotFound(f"unknown step {step_id!r} in {path_id} (steps: {known})")
+        with self.store.transaction():
+            self.store.add_client(
+                client_id, path_id, step_id, started_on or date.today(), self.actor
+            )
+            self.store.audit(
+                self.actor, "add", "client", client_id, path=path_id, step=step_id
+            )
+        return step_id
+
+    def assign(self, client_id: str, role: str, pro_id: str) -> None:
+        self.check_role(role)
+        with self.store.transaction():
+            self.client(client_id)
+            pro = self.store.get_professional(pro_id)
+            if not pro.active:
+                raise Conflict(f"professional {pro_id!r} is not active")
+            self.store.assign(client_id, role, pro_id, date.today())
+            self.store.audit(
+                self.actor,
+                "assign",
+                "client",
+                client_id,
+                role=role,
+                professional=pro_id,
+            )
+
+    def unassign(self, client_id: str, role: str, pro_id: str) -> None:
+        self.check_role(role)
+        with self.store.transaction():
+            self.client(client_id)
+            self.store.unassign(client_id, role, pro_id, date.today())
+            self.store.audit(
+                self.actor,
+                "unassign",
+                "client",
+                client_id,
+                role=role,
+                professional=pro_id,
+            )
+
+    def advance(self, client_id: str, to: str | None = None) -> str:
+        with self.store.transaction():
+            client = self.client(client_id)
+            if client.ended:
+                raise Conflict(f"client {client_id!r} has ended the service")
+            path = self.path(client.path_id)
+            valid = [s.id for s in path.next_steps(client.current_step)]
+            if not valid:
+                raise Invalid(
+                    f"{client.current_step!r} is the last step of {path.id}; "
+                    f"use 'polkuopas client end {client_id}'"
+                )
+            if to is None and len(valid) > 1:
+                raise Invalid(
+                    f"{client.current_step!r} branches; choose one with --to: "
+                    + ", ".join(valid)
+                )
+            target = to or valid[0]
+            if target not in valid:
+                raise Invalid(
+                    f"cannot move {client_id!r} from {client.current_step!r} to "
+                    f"{target!r}; valid next steps: {', '.join(valid)}"
+                )
+            self.store.move_client(client_id, target, self.actor)
+            self.store.audit(
+                self.actor,
+                "advance",
+                "client",
+                client_id,
+                **{"from": client.current_step, "to": target},
+            )
+        return target
+
+    def end(self, client_id: str, ended_on: date | None = None) -> ScheduledFollowUp:
+        ended_on = ended_on or date.today()
+        with self.store.transaction():
+            client = self.client(client_id)
+            if client.ended:
+                raise Conflict(
+                    f"client {client_id!r} already ended on {client.ended_on}"
+                )
+            if ended_on < date.fromisoformat(client.started_on):
+                raise Invalid(
+                    f"end date {ended_on} is before the start {client.started_on}"
+                )
+            rule = self.path(client.path_id).follow_up
+            scheduled = ScheduledFollowUp(
+                role=rule.role,
+                due_on=add_months(ended_on, rule.earliest_months),
+                due_by=add_months(ended_on, rule.latest_months),
+            )
+            self.store.end_client(client_id, ended_on)
+            self.store.schedule_followup(
+                client_id, scheduled.role, scheduled.due_on, scheduled.due_by
+            )
+            self.store.audit(
+                self.actor,
+                "end",
+                "client",
+                client_id,
+                ended_on=ended_on.isoformat(),
+                followup_due=scheduled.due_on.isoformat(),
+            )
+        return scheduled
+
+    # --- tokens ------------------------------------------------------------
+
+    def issue_token(self, client_id: str, days: int) -> str:
+        """A new personal chat token; returned once, only its hash is stored."""
+        if not 1 <= days <= 365:
+            raise Invalid(f"--days must be between 1 and 365, got {days}")
+        raw = new_token()
+        with self.store.transaction():
+            self.client(client_id)
+            expires = token_expiry(days)
+            self.store.add_token(client_id, raw, expires)
+            self.store.audit(
+                self.actor,
+                "issue-token",
+                "client",
+                client_id,
+                expires=expires.isoformat(),
+            )
+        return raw
+
+    def revoke_tokens(self, client_id: str) -> int:
+        with self.store.transaction():
+            self.client(client_id)
+            count = self.store.revoke_tokens(client_id)
+            self.store.audit(
+                self.actor, "revoke-tokens", "client", client_id, count=count
+            )
+        return count
+
+    # --- follow-up contacts -------------------------------------------------
+
+    def followup_done(self, client_id: str) -> None:
+        with self.store.transaction():
+            self.client(client_id)
+            followup = self.store.find_followup(client_id)
+            if followup is None:
+                raise NotFound(f"client {client_id!r} has no follow-up contact")
+            if followup.done_at:
+                raise Conflict(
+                    f"the follow-up of {client_id!r} was already marked done "
+                    f"on {followup.done_at[:10]}"
+                )
+            self.store.mark_followup_done(client_id, self.actor)
+            self.store.audit(self.actor, "followup-done", "client", client_id)

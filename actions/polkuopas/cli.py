@@ -1,0 +1,470 @@
+"""`polkuopas`: the admin command line.
+
+Usage errors and unknown ids print one line on stderr and exit with 2; every
+command that changes the store is one transaction (see `polkuopas.admin`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sqlite3
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from polkuopas.admin import Admin
+from polkuopas.catalog import Catalog, PathFileError, load_catalog
+from polkuopas.errors import PolkuopasError
+from polkuopas.settings import get_settings
+from polkuopas.store import Store, open_store
+
+EXIT_USAGE = 2
+LAMP = "[pilotti]"
+
+
+class _Once(argparse.Action):
+    """Store an option's value, refusing the option twice (`--id a --id b`)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if getattr(namespace, f"_seen_{self.dest}", False):
+            parser.error(f"{option_string} given more than once")
+        setattr(namespace, f"_seen_{self.dest}", True)
+        setattr(namespace, self.dest, values)
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid date {text!r}: use YYYY-MM-DD"
+        ) from None
+
+
+def _days(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number of days {text!r}") from None
+    if not 1 <= value <= 365:
+        raise argparse.ArgumentTypeError(f"--days must be 1-365, got {value}")
+    return value
+
+
+# --- context ----------------------------------------------------------------
+
+
+class Context:
+    """What a command needs, opened lazily so `paths` commands need no database."""
+
+    def __init__(self, args: argparse.Namespace):
+        settings = get_settings()
+        self.settings = settings
+        self.paths_dir = Path(args.paths_dir or settings.paths_dir)
+        self.db_path = Path(args.db or settings.db)
+        self.actor = args.by or settings.actor or getpass.getuser()
+        self._catalog: Catalog | None = None
+        self._store: Store | None = None
+
+    @property
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            self._catalog = load_catalog(self.paths_dir)
+        return self._catalog
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = open_store(self.db_path)
+        return self._store
+
+    @property
+    def admin(self) -> Admin:
+        return Admin(self.store, self.catalog, self.actor)
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.db.close()
+
+
+def out(text: str = "") -> None:
+    print(text)
+
+
+# --- paths ------------------------------------------------------------------
+
+
+def cmd_paths_list(ctx: Context, args: argparse.Namespace) -> int:
+    for path in ctx.catalog.paths.values():
+        out(f"{path.id}\t{path.short_name}\t{path.name} ({len(path.steps)} steps)")
+    return 0
+
+
+def cmd_paths_show(ctx: Context, args: argparse.Namespace) -> int:
+    path = ctx.admin.path(args.path_id)
+    if args.json:
+        out(json.dumps(path.model_dump(), ensure_ascii=False, indent=2))
+        return 0
+    out(f"{path.name} — {path.short_name} ({path.id})")
+    out(f"{path.organisation}, {path.region}")
+    out(path.summary)
+    out()
+    for number, step in enumerate(path.ordered_steps(), start=1):
+        lamp = f" {LAMP}" if step.pilot else ""
+        out(f"{number}. {step.title} [{step.id}]{lamp}")
+        out(f"   Vastuussa: {_role_titles(ctx.catalog, step.responsible)}")
+        if step.participants:
+            out(f"   Mukana: {_role_titles(ctx.catalog, step.participants)}")
+        out(f"   Kesto: {step.duration}")
+        for nxt in step.next:
+            condition = f" — {nxt.when}" if nxt.when else ""
+            out(f"   → {nxt.step}{condition}")
+    rule = path.follow_up
+    lamp = f" {LAMP}" if rule.pilot else ""
+    out()
+    out(
+        f"Jälkikontakti{lamp}: {rule.earliest_months}–{rule.latest_months} kk "
+        f"päättymisen jälkeen, {_role_titles(ctx.catalog, [rule.role])}"
+    )
+    return 0
+
+
+def cmd_paths_check(ctx: Context, args: argparse.Namespace) -> int:
+    catalog = ctx.catalog  # raises PathFileError on the first broken file
+    steps = sum(len(p.steps) for p in catalog.paths.values())
+    out(
+        f"ok: {len(catalog.roles)} roles and {len(catalog.paths)} paths "
+        f"({steps} steps) in {ctx.paths_dir}"
+    )
+    return 0
+
+
+def _role_titles(catalog: Catalog, roles: Sequence[str]) -> str:
+    return ", ".join(catalog.role(r).title.lower() for r in roles)
+
+
+# --- professionals ----------------------------------------------------------
+
+
+def cmd_pro_add(ctx: Context, args: argparse.Namespace) -> int:
+    ctx.admin.add_professional(
+        args.id,
+        args.name,
+        args.role,
+        args.org or "",
+        args.phone,
+        args.email,
+        args.hours,
+    )
+    out(f"added professional {args.id} ({args.role})")
+    return 0
+
+
+def cmd_pro_list(ctx: Context, args: argparse.Namespace) -> int:
+    for pro in ctx.store.list_professionals():
+        state = "" if pro.active else " (not active)"
+        out(f"{pro.id}\t{pro.role}\t{pro.name}\t{pro.organisation}{state}")
+    return 0
+
+
+# --- clients ----------------------------------------------------------------
+
+
+def cmd_client_add(ctx: Context, args: argparse.Namespace) -> int:
+    step = ctx.admin.add_client(args.id, args.path, args.step, args.start)
+    out(f"added client {args.id} on {args.path} at step {step}")
+    return 0
+
+
+def cmd_client_assign(ctx: Context, args: argparse.Namespace) -> int:
+    ctx.admin.assign(args.client_id, args.role, args.pro)
+    out(f"assigned {args.pro} to {args.client_id} as {args.role}")
+    return 0
+
+
+def cmd_client_unassign(ctx: Context, args: argparse.Namespace) -> int:
+    ctx.admin.unassign(args.client_id, args.role, args.pro)
+    out(f"ended the assignment of {args.pro} to {args.client_id} as {args.role}")
+    return 0
+
+
+def cmd_client_advance(ctx: Context, args: argparse.Namespace) -> int:
+    step = ctx.admin.advance(args.client_id, args.to)
+    out(f"moved {args.client_id} to step {step}")
+    return 0
+
+
+def cmd_client_end(ctx: Context, args: argparse.Namespace) -> int:
+    followup = ctx.admin.end(args.client_id, args.on)
+    out(
+        f"ended {args.client_id}; follow-up contact by {followup.role} due "
+        f"{followup.due_on} (at the latest {followup.due_by})"
+    )
+    return 0
+
+
+def client_summary(ctx: Context, client_id: str) -> dict[str, Any]:
+    client = ctx.store.get_client(client_id)
+    path = ctx.admin.path(client.path_id)
+    order = [s.id for s in path.ordered_steps()]
+    step = path.step(client.current_step)
+    followup = ctx.store.find_followup(client_id)
+    return {
+        "id": client.id,
+        "path": {"id": path.id, "name": path.name, "short_name": path.short_name},
+        "step": {
+            "id": step.id,
+            "title": step.title,
+            "number": order.index(step.id) + 1,
+            "of": len(order),
+        },
+        "started_on": client.started_on,
+        "ended_on": client.ended_on,
+        "professionals": [
+            {
+                "role": a.role,
+                "role_title": ctx.catalog.role(a.role).title,
+                "id": a.professional.id,
+                "name": a.professional.name,
+                "phone": a.professional.phone,
+                "email": a.professional.email,
+                "hours": a.professional.hours,
+                "since": a.since,
+            }
+            for a in ctx.store.assignments(client_id)
+        ],
+        "followup": None
+        if followup is None
+        else {
+            "role": followup.role,
+            "due_on": followup.due_on,
+            "due_by": followup.due_by,
+            "done_at": followup.done_at,
+        },
+    }
+
+
+def cmd_client_show(ctx: Context, args: argparse.Namespace) -> int:
+    summary = client_summary(ctx, args.client_id)
+    if args.json:
+        out(json.dumps(summary, ensure_ascii=False, indent=2))
+        return 0
+    step = summary["step"]
+    out(f"client:    {summary['id']}")
+    out(f"path:      {summary['path']['id']} ({summary['path']['short_name']})")
+    out(f"step:      {step['id']} — {step['title']} ({step['number']}/{step['of']})")
+    out(f"started:   {summary['started_on']}")
+    out(f"ended:     {summary['ended_on'] or '-'}")
+    out("professionals:")
+    if not summary["professionals"]:
+        out("  (none assigned)")
+    for pro in summary["professionals"]:
+        contact = ", ".join(x for x in (pro["phone"], pro["email"], pro["hours"]) if x)
+        out(f"  {pro['role']}: {pro['name']} [{pro['id']}]  {contact}".rstrip())
+    followup = summary["followup"]
+    if followup:
+        state = f"done {followup['done_at'][:10]}" if followup["done_at"] else "open"
+        out(
+            f"follow-up: {followup['role']}, due {followup['due_on']}"
+            f"–{followup['due_by']} ({state})"
+        )
+    return 0
+
+
+def cmd_client_list(ctx: Context, args: argparse.Namespace) -> int:
+    for client in ctx.store.list_clients():
+        ended = f"\tended {client.ended_on}" if client.ended else ""
+        out(f"{client.id}\t{client.path_id}\t{client.current_step}{ended}")
+    return 0
+
+
+def cmd_client_token(ctx: Context, args: argparse.Namespace) -> int:
+    if args.revoke:
+        count = ctx.admin.revoke_tokens(args.client_id)
+        out(f"revoked {count} token(s) of {args.client_id}")
+        return 0
+    raw = ctx.admin.issue_token(args.client_id, args.days or ctx.settings.token_days)
+    days = args.days or ctx.settings.token_days
+    print(
+        f"new personal chat token for {args.client_id}, valid {days} days; "
+        "shown only once:",
+        file=sys.stderr,
+    )
+    if args.link:
+        base = ctx.settings.link_base.split("#", 1)[0]
+        out(f"{base}#token={raw}")
+    else:
+        out(raw)
+    return 0
+
+
+# --- follow-ups -------------------------------------------------------------
+
+
+def cmd_followups(ctx: Context, args: argparse.Namespace) -> int:
+    rows = ctx.store.open_followups(args.due_before)
+    if not rows:
+        out("no open follow-up contacts" + _before(args.due_before))
+        return 0
+    for row in rows:
+        responsible = [
+            a.professional
+            for a in ctx.store.assignments(row.client_id)
+            if a.role == row.role
+        ]
+        names = ", ".join(f"{p.name} [{p.id}]" for p in responsible)
+        who = names or f"no {row.role} assigned"
+        out(f"{row.client_id}\tdue {row.due_on}–{row.due_by}\t{row.role}: {who}")
+    return 0
+
+
+def _before(day: date | None) -> str:
+    return f" due before {day}" if day else ""
+
+
+def cmd_followups_done(ctx: Context, args: argparse.Namespace) -> int:
+    ctx.admin.followup_done(args.client_id)
+    out(f"marked the follow-up contact of {args.client_id} done")
+    return 0
+
+
+# --- demo -------------------------------------------------------------------
+
+
+def cmd_demo(ctx: Context, args: argparse.Namespace) -> int:
+    from polkuopas.demo import seed_demo
+
+    for line in seed_demo(ctx.admin):
+        out(line)
+    return 0
+
+
+# --- parser -----------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="polkuopas",
+        description="Admin command line of Polkuopas: service paths, "
+        "professionals, clients, tokens and follow-up contacts.",
+    )
+    parser.add_argument("--db", action=_Once, help="SQLite file (env POLKUOPAS_DB)")
+    parser.add_argument(
+        "--paths-dir", action=_Once, help="path files (env POLKUOPAS_PATHS_DIR)"
+    )
+    parser.add_argument(
+        "--by", action=_Once, help="name for the audit log (env POLKUOPAS_ACTOR)"
+    )
+    groups = parser.add_subparsers(dest="group", required=True, metavar="COMMAND")
+
+    def command(
+        subparsers: Any, name: str, handler: Callable[..., int], help_text: str
+    ) -> argparse.ArgumentParser:
+        sub = subparsers.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    paths = groups.add_parser("paths", help="service path files").add_subparsers(
+        dest="cmd", required=True, metavar="COMMAND"
+    )
+    command(paths, "list", cmd_paths_list, "list the service paths")
+    show = command(paths, "show", cmd_paths_show, "show one path step by step")
+    show.add_argument("path_id", metavar="PATH_ID")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    command(paths, "check", cmd_paths_check, "validate roles.yml and every path")
+
+    pro = groups.add_parser("pro", help="professionals").add_subparsers(
+        dest="cmd", required=True, metavar="COMMAND"
+    )
+    add = command(pro, "add", cmd_pro_add, "add a professional")
+    add.add_argument("--id", required=True, action=_Once)
+    add.add_argument("--name", required=True, action=_Once)
+    add.add_argument("--role", required=True, action=_Once, help="main role id")
+    add.add_argument("--phone", action=_Once)
+    add.add_argument("--email", action=_Once)
+    add.add_argument("--hours", action=_Once, help="when they can be reached")
+    add.add_argument("--org", action=_Once, help="organisation")
+    command(pro, "list", cmd_pro_list, "list professionals")
+
+    client = groups.add_parser("client", help="clients").add_subparsers(
+        dest="cmd", required=True, metavar="COMMAND"
+    )
+    add = command(client, "add", cmd_client_add, "add a client to a path")
+    add.add_argument("--id", required=True, action=_Once, help="pseudonymous id")
+    add.add_argument("--path", required=True, action=_Once, metavar="PATH_ID")
+    add.add_argument("--step", action=_Once, metavar="STEP_ID", help="default: first")
+    add.add_argument("--start", action=_Once, type=_date, help="YYYY-MM-DD (today)")
+    for name, handler, text in (
+        ("assign", cmd_client_assign, "assign a professional to a client in a role"),
+        ("unassign", cmd_client_unassign, "end an assignment"),
+    ):
+        sub = command(client, name, handler, text)
+        sub.add_argument("client_id", metavar="ID")
+        sub.add_argument("--role", required=True, action=_Once)
+        sub.add_argument("--pro", required=True, action=_Once, metavar="PRO_ID")
+    sub = command(client, "advance", cmd_client_advance, "move to a next step")
+    sub.add_argument("client_id", metavar="ID")
+    sub.add_argument("--to", action=_Once, metavar="STEP_ID")
+    sub = command(client, "end", cmd_client_end, "end the service, plan follow-up")
+    sub.add_argument("client_id", metavar="ID")
+    sub.add_argument("--on", action=_Once, type=_date, help="YYYY-MM-DD (today)")
+    sub = command(client, "show", cmd_client_show, "path, step and professionals")
+    sub.add_argument("client_id", metavar="ID")
+    sub.add_argument("--json", action="store_true", help="print JSON")
+    command(client, "list", cmd_client_list, "list clients")
+    sub = command(client, "token", cmd_client_token, "issue a personal chat token")
+    sub.add_argument("client_id", metavar="ID")
+    mode = sub.add_mutually_exclusive_group()
+    mode.add_argument("--days", action=_Once, type=_days, help="validity (1-365)")
+    mode.add_argument("--revoke", action="store_true", help="revoke all tokens")
+    sub.add_argument("--link", action="store_true", help="print the personal link")
+
+    followups = groups.add_parser(
+        "followups",
+        help="follow-up contacts that are due",
+        description="List open follow-up contacts, or mark one done.",
+    )
+    followups.set_defaults(handler=cmd_followups)
+    followups.add_argument(
+        "--due-before", action=_Once, type=_date, metavar="YYYY-MM-DD"
+    )
+    done = followups.add_subparsers(dest="cmd", metavar="COMMAND")
+    sub = command(done, "done", cmd_followups_done, "mark a follow-up contact done")
+    sub.add_argument("client_id", metavar="ID")
+
+    command(groups, "demo", cmd_demo, "seed the demo clients (idempotent)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        ctx = Context(args)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        variable = "POLKUOPAS_" + str(error["loc"][0]).upper()
+        return fail(f"invalid environment variable {variable}: {error['msg']}")
+    try:
+        return args.handler(ctx, args)
+    except (PolkuopasError, PathFileError) as exc:
+        return fail(str(exc))
+    except sqlite3.DatabaseError as exc:
+        return fail(f"cannot use the database {ctx.db_path}: {exc}")
+    finally:
+        ctx.close()
+
+
+def fail(message: str) -> int:
+    print(f"polkuopas: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
