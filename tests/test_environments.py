@@ -1,0 +1,50 @@
+"""Both environments are installed as the README says: `make install` made them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from polkuopas.settings import PROJECT_ROOT
+
+BOT_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
+
+
+@pytest.fixture(scope="module")
+def bot_python():
+    if not BOT_PYTHON.exists():
+        pytest.fail("the bot environment .venv-rasa is missing: run `make install`")
+    return str(BOT_PYTHON)
+
+
+def run(*args: str) -> str:
+    result = subprocess.run(args, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def test_app_environment_is_a_supported_python():
+    assert sys.version_info >= (3, 11)
+
+
+def test_app_environment_dependencies_are_consistent():
+    assert "No broken requirements found" in run(sys.executable, "-m", "pip", "check")
+
+
+def test_bot_environment_dependencies_are_consistent(bot_python):
+    assert "No broken requirements found" in run(bot_python, "-m", "pip", "check")
+
+
+def test_bot_environment_has_rasa_and_the_finnish_pipeline(bot_python):
+    script = (
+        "import sys, rasa, spacy\n"
+        "nlp = spacy.load('spacy_fi_experimental_web_md')\n"
+        "print('%d.%d' % sys.version_info[:2], rasa.__version__)\n"
+        "print(' '.join(t.lemma_ for t in nlp('kysyn sosiaaliohjaajalta')))\n"
+    )
+    assert run(bot_python, "-c", script).splitlines() == [
+        "3.10 3.6.21",
+        "kysyä sosiaaliohjaaja",
+    ]
