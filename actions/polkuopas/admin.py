@@ -253,6 +253,15 @@ class Admin:
             )
         return count
 
+    # --- contact requests ---------------------------------------------------
+
+    def contact_request_handled(self, request_id: int) -> None:
+        with self.store.transaction():
+            self.store.mark_contact_request_handled(request_id, self.actor)
+            self.store.audit(
+                self.actor, "contact-handled", "contact_request", str(request_id)
+            )
+
     # --- follow-up contacts -------------------------------------------------
 
     def followup_done(self, client_id: str) -> None:

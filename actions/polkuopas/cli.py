@@ -334,6 +334,27 @@ def cmd_followups_done(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
+# --- contact requests -------------------------------------------------------
+
+
+def cmd_contacts(ctx: Context, args: argparse.Namespace) -> int:
+    rows = ctx.store.open_contact_requests()
+    if not rows:
+        out("no open contact requests")
+        return 0
+    for row in rows:
+        pro = ctx.store.find_professional(row["professional_id"] or "")
+        who = f"{pro.name} [{pro.id}]" if pro else "no named professional"
+        out(f"{row['id']}\t{row['created_at'][:16]}\t{row['client_id']}\t{who}")
+    return 0
+
+
+def cmd_contacts_done(ctx: Context, args: argparse.Namespace) -> int:
+    ctx.admin.contact_request_handled(args.request_id)
+    out(f"marked contact request {args.request_id} handled")
+    return 0
+
+
 # --- demo -------------------------------------------------------------------
 
 
@@ -437,6 +458,16 @@ def build_parser() -> argparse.ArgumentParser:
     done = followups.add_subparsers(dest="cmd", metavar="COMMAND")
     sub = command(done, "done", cmd_followups_done, "mark a follow-up contact done")
     sub.add_argument("client_id", metavar="ID")
+
+    contacts = groups.add_parser(
+        "contacts",
+        help="contact requests from the chat",
+        description="List open contact requests from the chat, or mark one handled.",
+    )
+    contacts.set_defaults(handler=cmd_contacts)
+    handled = contacts.add_subparsers(dest="cmd", metavar="COMMAND")
+    sub = command(handled, "done", cmd_contacts_done, "mark a contact request handled")
+    sub.add_argument("request_id", metavar="REQUEST_ID", type=int)
 
     command(groups, "demo", cmd_demo, "seed the demo clients (idempotent)")
     return parser

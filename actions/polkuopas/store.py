@@ -91,6 +91,19 @@ MIGRATIONS: list[str] = [
         details TEXT NOT NULL DEFAULT '{}'
     );
     """,
+    # 2: contact requests from the chat ("I want a person").
+    """
+    CREATE TABLE contact_requests (
+        id INTEGER PRIMARY KEY,
+        client_id TEXT NOT NULL REFERENCES clients(id),
+        role TEXT,
+        professional_id TEXT REFERENCES professionals(id),
+        created_at TEXT NOT NULL,
+        handled_at TEXT,
+        handled_by TEXT
+    );
+    CREATE INDEX contact_requests_open ON contact_requests(handled_at);
+    """,
 ]
 
 
@@ -368,6 +381,39 @@ class Store:
     def mark_followup_done(self, client_id: str, actor: str) -> None:
         self.db["followups"].update(
             client_id, {"done_at": iso(now_utc()), "done_by": actor}
+        )
+
+    # --- contact requests ---------------------------------------------------
+
+    def add_contact_request(
+        self, client_id: str, role: str | None, pro_id: str | None
+    ) -> int:
+        table = self.db["contact_requests"]
+        table.insert(
+            {
+                "client_id": client_id,
+                "role": role,
+                "professional_id": pro_id,
+                "created_at": iso(now_utc()),
+                "handled_at": None,
+                "handled_by": None,
+            }
+        )
+        return table.last_pk
+
+    def open_contact_requests(self) -> list[dict[str, Any]]:
+        return list(
+            self.db["contact_requests"].rows_where("handled_at IS NULL", order_by="id")
+        )
+
+    def mark_contact_request_handled(self, request_id: int, actor: str) -> None:
+        rows = list(self.db["contact_requests"].rows_where("id = ?", [request_id]))
+        if not rows:
+            raise NotFound(f"unknown contact request {request_id}")
+        if rows[0]["handled_at"]:
+            raise Conflict(f"contact request {request_id} is already handled")
+        self.db["contact_requests"].update(
+            request_id, {"handled_at": iso(now_utc()), "handled_by": actor}
         )
 
     # --- personal chat tokens -----------------------------------------------
