@@ -1,0 +1,474 @@
+"""The custom actions: a tracker from JSON in, the exact responses out.
+
+The store holds the demo clients (Valtteri, Suvi, the team client Mika and an
+ended client); each test asks as one of them, or as nobody.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from polkuopas.admin import Admin
+from polkuopas.bot_actions import (
+    ActionContact,
+    ActionCurrentStep,
+    ActionFallback,
+    ActionFollowUp,
+    ActionGreet,
+    ActionNextStep,
+    ActionPathOverview,
+    ActionRequestHuman,
+    ActionResponsible,
+    ActionRoleDefinition,
+    Services,
+)
+from polkuopas.demo import seed_demo
+
+TODAY = date(2026, 11, 23)
+
+
+@pytest.fixture
+def services(store, catalog) -> Services:
+    list(seed_demo(Admin(store, catalog, "demo"), today=TODAY))
+    return Services(store, catalog)
+
+
+def tracker(
+    client: str | None = None,
+    identity: str | None = None,
+    roles: tuple[str, ...] = (),
+    path_id: str | None = None,
+    intent: str = "ask_responsible",
+    ranking: list[dict[str, Any]] | None = None,
+    events: list[dict[str, Any]] | None = None,
+) -> Tracker:
+    status = identity or ("valid" if client else "none")
+    entities = [{"entity": "role", "value": r} for r in roles]
+    if path_id:
+        entities.append({"entity": "path_id", "value": path_id})
+    return Tracker.from_dict(
+        {
+            "sender_id": "test",
+            "slots": {},
+            "latest_message": {
+                "intent": {"name": intent, "confidence": 0.9},
+                "entities": entities,
+                "text": "kysymys",
+                "intent_ranking": ranking or [],
+                "metadata": {"polkuopas": {"identity": status, "client_id": client}},
+            },
+            "events": events or [],
+        }
+    )
+
+
+async def run(action_class, services, **kwargs) -> tuple[list[dict], list]:
+    dispatcher = CollectingDispatcher()
+    events = await action_class(services).run(dispatcher, tracker(**kwargs), {})
+    return dispatcher.messages, events
+
+
+def said(messages: list[dict]) -> list[str | None]:
+    return [m["response"] for m in messages]
+
+
+def values(message: dict, *keys: str) -> dict[str, Any]:
+    return {k: message[k] for k in keys}
+
+
+# --- greeting and identity ----------------------------------------------------
+
+
+async def test_greet_identified_client_names_their_path(services):
+    messages, _ = await run(ActionGreet, services, client="demo-suvi", intent="greet")
+    assert said(messages) == ["utter_greet_personal"]
+    assert messages[0]["path_name"] == "Suvin polku"
+
+
+async def test_greet_without_identity_is_general(services):
+    messages, _ = await run(ActionGreet, services, intent="greet")
+    assert said(messages) == ["utter_greet_general"]
+
+
+async def test_greet_with_expired_link_says_so(services):
+    messages, _ = await run(ActionGreet, services, identity="expired", intent="greet")
+    assert said(messages) == ["utter_greet_general", "utter_identity_expired"]
+
+
+async def test_unknown_client_id_is_treated_as_no_identity(services):
+    messages, _ = await run(ActionResponsible, services, client="nobody")
+    assert said(messages) == ["utter_identity_missing"]
+
+
+async def test_personal_question_without_identity_explains_the_link(services):
+    messages, _ = await run(ActionResponsible, services, roles=("tyohonvalmentaja",))
+    assert said(messages) == ["utter_identity_missing"]
+
+
+async def test_revoked_link_gets_expired_line(services):
+    messages, _ = await run(ActionCurrentStep, services, identity="revoked")
+    assert said(messages) == ["utter_identity_expired"]
+
+
+async def test_malformed_metadata_is_no_identity(services):
+    dispatcher = CollectingDispatcher()
+    bad = tracker()
+    bad.latest_message["metadata"] = {"polkuopas": "demo-suvi"}
+    await ActionResponsible(services).run(dispatcher, bad, {})
+    assert said(dispatcher.messages) == ["utter_identity_missing"]
+
+
+# --- who is responsible --------------------------------------------------------
+
+
+async def test_who_is_my_job_coach(services):
+    messages, events = await run(
+        ActionResponsible, services, client="demo-valtteri", roles=("tyohonvalmentaja",)
+    )
+    assert said(messages) == ["utter_responsible_one"]
+    assert values(messages[0], "who", "name") == {
+        "who": "Työhönvalmentajasi",
+        "name": "Jenni Koskinen",
+    }
+    assert events == []
+
+
+async def test_coordinator_pair_is_two_names(services):
+    messages, _ = await run(
+        ActionResponsible, services, client="demo-mika", roles=("asiakasvastaava",)
+    )
+    assert said(messages) == ["utter_responsible_pair"]
+    assert values(messages[0], "who", "names") == {
+        "who": "Asiakasvastaavasi",
+        "names": "Laura Mäkinen ja Antti Karjalainen",
+    }
+
+
+async def test_without_role_lists_everyone(services):
+    messages, _ = await run(ActionResponsible, services, client="demo-suvi")
+    assert said(messages) == ["utter_responsible_all"]
+    assert messages[0]["lines"].splitlines() == [
+        "• Omatyöntekijä: Anna Virtanen",
+        "• TE-asiantuntija: Pekka Nieminen",
+        "• Ohjaaja: Mika Salonen",
+        "• Työvalmentaja: Sari Lehtonen",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("client", "who", "name"),
+    [
+        ("demo-suvi", "Työvalmentajasi", "Sari Lehtonen"),
+        ("demo-valtteri", "Työhönvalmentajasi", "Jenni Koskinen"),
+    ],
+)
+async def test_ambiguous_word_is_settled_by_own_assignments(
+    services, client, who, name
+):
+    messages, _ = await run(
+        ActionResponsible, services, client=client, roles=("valmentaja",)
+    )
+    assert said(messages) == ["utter_responsible_one"]
+    assert values(messages[0], "who", "name") == {"who": who, "name": name}
+
+
+async def test_ambiguous_word_without_a_match_asks_with_buttons(services):
+    messages, _ = await run(
+        ActionResponsible, services, client="demo-mika", roles=("valmentaja",)
+    )
+    assert said(messages) == ["utter_ask_which_role"]
+    assert messages[0]["buttons"] == [
+        {
+            "title": "Työhönvalmentaja",
+            "payload": '/ask_responsible{"role":"tyohonvalmentaja"}',
+        },
+        {
+            "title": "Työvalmentaja",
+            "payload": '/ask_responsible{"role":"tyovalmentaja"}',
+        },
+    ]
+
+
+async def test_role_the_client_does_not_have(services):
+    messages, _ = await run(
+        ActionResponsible, services, client="demo-suvi", roles=("laakari",)
+    )
+    assert said(messages) == ["utter_responsible_missing"]
+    assert messages[0]["role_title"] == "lääkäri"
+
+
+async def test_one_client_never_sees_another_clients_professionals(services):
+    messages, _ = await run(ActionResponsible, services, client="demo-valtteri")
+    text = json.dumps(messages, ensure_ascii=False)
+    for other in ("Anna Virtanen", "Sari Lehtonen", "Laura Mäkinen", "Antti"):
+        assert other not in text
+    assert "Jenni Koskinen" in text
+
+
+# --- contact details -----------------------------------------------------------
+
+
+async def test_contact_details_with_substitute(services):
+    messages, _ = await run(
+        ActionContact, services, client="demo-suvi", roles=("ohjaaja",)
+    )
+    assert said(messages) == ["utter_contact", "utter_contact_substitute"]
+    assert values(messages[0], "name", "role_title", "details") == {
+        "name": "Mika Salonen",
+        "role_title": "ohjaaja",
+        "details": "Puhelin: 040 000 1006\nSähköposti: mika.salonen@esimerkki.fi\n"
+        "Parhaiten tavoitat: työpajalla ma–to klo 8–14",
+    }
+    assert values(messages[1], "name", "substitute") == {
+        "name": "Mika Salonen",
+        "substitute": "Anna Virtanen",
+    }
+
+
+async def test_contact_pair_partner_is_the_substitute(services):
+    messages, _ = await run(ActionContact, services, client="demo-mika")
+    assert said(messages) == ["utter_contact", "utter_contact", "utter_contact_pair"]
+    assert [m["name"] for m in messages[:2]] == ["Laura Mäkinen", "Antti Karjalainen"]
+
+
+async def test_contact_without_identity(services):
+    messages, _ = await run(ActionContact, services, roles=("omatyontekija",))
+    assert said(messages) == ["utter_identity_missing"]
+
+
+# --- steps and the path ----------------------------------------------------------
+
+
+async def test_current_step(services):
+    messages, _ = await run(ActionCurrentStep, services, client="demo-suvi")
+    assert said(messages) == ["utter_current_step"]
+    assert values(messages[0], "number", "total", "title", "responsible") == {
+        "number": 4,
+        "total": 8,
+        "title": "Työtehtävät työpajalla",
+        "responsible": "työvalmentaja Sari Lehtonen",
+    }
+
+
+async def test_current_step_after_the_end(services):
+    messages, _ = await run(ActionCurrentStep, services, client="demo-paattynyt")
+    assert said(messages) == ["utter_current_step_ended"]
+    assert messages[0]["ended_on"] == "14.10.2026"
+
+
+async def test_next_step_single(services):
+    messages, _ = await run(ActionNextStep, services, client="demo-suvi")
+    assert said(messages) == ["utter_next_step_one"]
+    assert values(messages[0], "title", "responsible") == {
+        "title": "Väliarviointi",
+        "responsible": "omatyöntekijä Anna Virtanen",
+    }
+
+
+async def test_next_step_branches_are_explained(services):
+    messages, _ = await run(ActionNextStep, services, client="demo-valtteri")
+    assert said(messages) == ["utter_next_step_branches"]
+    assert messages[0]["current"] == "Työpaikan etsiminen"
+    assert messages[0]["lines"].splitlines() == [
+        "• Työkokeilu: Jos haluat ensin kokeilla, sopiiko työ sinulle.",
+        "• Tuki työpaikalla: Jos löydät työpaikan suoraan ja aloitat työn.",
+    ]
+
+
+async def test_next_step_after_the_end_is_the_follow_up(services):
+    messages, _ = await run(ActionNextStep, services, client="demo-paattynyt")
+    assert said(messages) == ["utter_next_step_end"]
+    assert values(messages[0], "window", "who") == {
+        "window": "1–3 kuukauden kuluttua",
+        "who": "omatyöntekijä",
+    }
+
+
+async def test_path_overview_personal_has_timeline_payload(services):
+    messages, events = await run(
+        ActionPathOverview, services, client="demo-suvi", intent="ask_path_overview"
+    )
+    assert said(messages) == ["utter_path_overview_personal", None]
+    assert "4. Työtehtävät työpajalla (olet tässä)" in messages[0]["lines"]
+    assert "6. Työhönvalmennus työtoiminnan aikana (kokeilu)" in messages[0]["lines"]
+    payload = messages[1]["custom"]
+    assert payload["type"] == "polkuopas.path"
+    assert payload["personal"] is True
+    assert payload["current_step"] == "tyotehtavat"
+    assert [s["status"] for s in payload["steps"]][:5] == [
+        "done",
+        "done",
+        "done",
+        "current",
+        "upcoming",
+    ]
+    pilots = [s["id"] for s in payload["steps"] if s["pilot"]]
+    assert pilots == ["tyohonvalmennus", "jalkikontakti"]
+    work = payload["steps"][3]
+    assert work["responsible"] == [
+        {"role": "tyovalmentaja", "title": "Työvalmentaja", "names": ["Sari Lehtonen"]}
+    ]
+    assert events == []
+
+
+async def test_path_overview_without_identity_asks_which_path(services):
+    messages, _ = await run(ActionPathOverview, services, intent="ask_path_overview")
+    assert said(messages) == ["utter_choose_path"]
+    assert [b["payload"] for b in messages[0]["buttons"]] == [
+        '/ask_path_overview{"path_id":"kuntouttava-tyotoiminta"}',
+        '/ask_path_overview{"path_id":"tyohonvalmennus-vammaispalvelut"}',
+        '/ask_path_overview{"path_id":"tyokykytiimi-asiakasvastaava"}',
+    ]
+
+
+async def test_path_overview_of_a_chosen_path_without_identity(services):
+    messages, events = await run(
+        ActionPathOverview,
+        services,
+        intent="ask_path_overview",
+        path_id="tyokykytiimi-asiakasvastaava",
+    )
+    assert said(messages) == ["utter_path_overview", None]
+    payload = messages[1]["custom"]
+    assert (payload["personal"], payload["current_step"]) == (False, None)
+    assert all(s["status"] is None for s in payload["steps"])
+    assert all(p["names"] == [] for s in payload["steps"] for p in s["responsible"])
+    assert events == [SlotSet("path_id", "tyokykytiimi-asiakasvastaava")]
+
+
+async def test_unknown_path_id_is_ignored(services):
+    messages, _ = await run(
+        ActionPathOverview, services, intent="ask_path_overview", path_id="x' OR 1=1"
+    )
+    assert said(messages) == ["utter_choose_path"]
+
+
+# --- roles ---------------------------------------------------------------------------
+
+
+async def test_role_definition_works_without_identity(services):
+    messages, _ = await run(ActionRoleDefinition, services, roles=("tyohonvalmentaja",))
+    assert said(messages) == ["utter_role_definition"]
+    assert messages[0]["title"] == "Työhönvalmentaja"
+    assert messages[0]["does"].startswith("• ")
+
+
+async def test_role_definition_names_the_clients_own_professional(services):
+    messages, _ = await run(
+        ActionRoleDefinition, services, client="demo-suvi", roles=("tyovalmentaja",)
+    )
+    assert said(messages) == ["utter_role_definition", "utter_responsible_one"]
+    assert messages[1]["name"] == "Sari Lehtonen"
+
+
+async def test_two_roles_are_compared(services):
+    messages, _ = await run(
+        ActionRoleDefinition, services, roles=("tyovalmentaja", "tyohonvalmentaja")
+    )
+    assert said(messages) == ["utter_role_difference"]
+    assert values(messages[0], "title_a", "title_b") == {
+        "title_a": "Työvalmentaja",
+        "title_b": "Työhönvalmentaja",
+    }
+    assert messages[0]["difference"]
+
+
+async def test_ambiguous_word_in_definition_explains_both(services):
+    messages, _ = await run(ActionRoleDefinition, services, roles=("valmentaja",))
+    assert said(messages) == ["utter_role_difference"]
+
+
+async def test_why_so_many_offers_the_clients_roles(services):
+    messages, _ = await run(ActionRoleDefinition, services, client="demo-mika")
+    assert said(messages) == ["utter_role_why_many"]
+    assert [b["title"] for b in messages[0]["buttons"]] == [
+        "Asiakasvastaava",
+        "Terveydenhoitaja",
+        "Lääkäri",
+        "Fysioterapeutti",
+    ]
+
+
+# --- follow-up and a person -----------------------------------------------------
+
+
+async def test_follow_up_after_the_end_has_dates_and_name(services):
+    messages, _ = await run(ActionFollowUp, services, client="demo-paattynyt")
+    assert said(messages) == ["utter_follow_up_scheduled"]
+    assert values(messages[0], "ended_on", "who", "due_on", "due_by") == {
+        "ended_on": "14.10.2026",
+        "who": "Anna Virtanen",
+        "due_on": "14.11.2026",
+        "due_by": "14.1.2027",
+    }
+
+
+async def test_follow_up_before_the_end_explains_the_pilot(services):
+    messages, _ = await run(ActionFollowUp, services, client="demo-suvi")
+    assert said(messages) == ["utter_follow_up_rule", "utter_follow_up_pilot"]
+    assert values(messages[0], "who", "window") == {
+        "who": "Anna Virtanen",
+        "window": "1–3 kuukauden kuluttua",
+    }
+
+
+async def test_follow_up_without_identity_is_general(services):
+    messages, _ = await run(ActionFollowUp, services)
+    assert said(messages) == ["utter_follow_up_general"]
+
+
+async def test_request_human_names_the_main_contact_and_records_it(services):
+    messages, _ = await run(ActionRequestHuman, services, client="demo-mika")
+    assert said(messages) == ["utter_contact", "utter_contact", "utter_human_recorded"]
+    requests = services.store.open_contact_requests()
+    assert [(r["client_id"], r["role"], r["professional_id"]) for r in requests] == [
+        ("demo-mika", "asiakasvastaava", "ky-laura")
+    ]
+
+
+async def test_request_human_without_identity_records_nothing(services):
+    messages, _ = await run(ActionRequestHuman, services)
+    assert said(messages) == ["utter_human_general"]
+    assert services.store.open_contact_requests() == []
+
+
+# --- not understood ----------------------------------------------------------------
+
+
+async def test_first_miss_offers_the_two_best_guesses(services):
+    ranking = [
+        {"name": "nlu_fallback", "confidence": 0.5},
+        {"name": "ask_next_step", "confidence": 0.31},
+        {"name": "greet", "confidence": 0.2},
+        {"name": "ask_current_step", "confidence": 0.29},
+    ]
+    messages, _ = await run(
+        ActionFallback, services, intent="nlu_fallback", ranking=ranking
+    )
+    assert said(messages) == ["utter_ask_rephrase"]
+    assert [b["payload"] for b in messages[0]["buttons"]] == [
+        "/ask_next_step",
+        "/ask_current_step",
+    ]
+
+
+async def test_second_miss_offers_a_person(services):
+    previous = {"event": "user", "parse_data": {"intent": {"name": "nlu_fallback"}}}
+    current = {"event": "user", "parse_data": {"intent": {"name": "nlu_fallback"}}}
+    messages, _ = await run(
+        ActionFallback,
+        services,
+        intent="nlu_fallback",
+        events=[previous, {"event": "bot"}, current],
+    )
+    assert said(messages) == ["utter_fallback_human"]
+    assert messages[0]["buttons"] == [
+        {"title": "Haluan jutella ihmisen kanssa", "payload": "/request_human"}
+    ]
