@@ -36,6 +36,11 @@ class Settings(BaseSettings):
         default="http://localhost:8000/",
         description="Page that `polkuopas client token ID --link` points to.",
     )
+    action_host: str = Field(
+        default="127.0.0.1",
+        description="Address the action server binds to (loopback by default).",
+    )
+    action_port: int = Field(default=5055, description="Port of the action server.")
     actor: str = Field(
         default="",
         description="Name recorded in the audit log for CLI changes "
