@@ -101,8 +101,8 @@ def test_server_webhook_runs_action_returns_200(client):
     assert response.status_code == 200
     body = response.json()
     assert body["events"] == []
-    assert [(r["response"], r["name"]) for r in body["responses"]] == [
-        ("utter_responsible_one", "Anna Virtanen")
+    assert [(r["polkuopas_message"], r["text"]) for r in body["responses"]] == [
+        ("responsible_one", "Omatyöntekijäsi on Anna Virtanen.")
     ]
 
 
@@ -191,6 +191,6 @@ def test_server_webhook_other_clients_sender_reveals_nothing(client):
     body["tracker"]["latest_message"]["metadata"] = {}
     response = client.post("/webhook", json=body)
     assert response.status_code == 200
-    assert [r["response"] for r in response.json()["responses"]] == [
-        "utter_identity_missing"
+    assert [r["polkuopas_message"] for r in response.json()["responses"]] == [
+        "identity_missing"
     ]

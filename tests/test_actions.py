@@ -30,6 +30,7 @@ from polkuopas.bot_actions import (
     Services,
 )
 from polkuopas.demo import seed_demo
+from polkuopas.messages import Messages
 
 TODAY = date(2026, 11, 23)
 
@@ -37,7 +38,7 @@ TODAY = date(2026, 11, 23)
 @pytest.fixture
 def services(store, catalog) -> Services:
     list(seed_demo(Admin(store, catalog, "demo"), today=TODAY))
-    return Services(store, catalog)
+    return Services(store, catalog, Messages.load())
 
 
 def tracker(
@@ -76,7 +77,8 @@ async def run(action_class, services, **kwargs) -> tuple[list[dict], list]:
 
 
 def said(messages: list[dict]) -> list[str | None]:
-    return [m["response"] for m in messages]
+    """The names of the messages sent (None for a JSON payload)."""
+    return [m.get("polkuopas_message") for m in messages]
 
 
 def values(message: dict, *keys: str) -> dict[str, Any]:
@@ -88,33 +90,33 @@ def values(message: dict, *keys: str) -> dict[str, Any]:
 
 async def test_greet_identified_client_names_their_path(services):
     messages, _ = await run(ActionGreet, services, client="demo-suvi", intent="greet")
-    assert said(messages) == ["utter_greet_personal"]
+    assert said(messages) == ["greet_personal"]
     assert messages[0]["path_name"] == "Suvin polku"
 
 
 async def test_greet_without_identity_is_general(services):
     messages, _ = await run(ActionGreet, services, intent="greet")
-    assert said(messages) == ["utter_greet_general"]
+    assert said(messages) == ["greet_general"]
 
 
 async def test_greet_with_expired_link_says_so(services):
     messages, _ = await run(ActionGreet, services, identity="expired", intent="greet")
-    assert said(messages) == ["utter_greet_general", "utter_identity_expired"]
+    assert said(messages) == ["greet_general", "identity_expired"]
 
 
 async def test_unknown_client_id_is_treated_as_no_identity(services):
     messages, _ = await run(ActionResponsible, services, client="nobody")
-    assert said(messages) == ["utter_identity_missing"]
+    assert said(messages) == ["identity_missing"]
 
 
 async def test_personal_question_without_identity_explains_the_link(services):
     messages, _ = await run(ActionResponsible, services, roles=("tyohonvalmentaja",))
-    assert said(messages) == ["utter_identity_missing"]
+    assert said(messages) == ["identity_missing"]
 
 
 async def test_revoked_link_gets_expired_line(services):
     messages, _ = await run(ActionCurrentStep, services, identity="revoked")
-    assert said(messages) == ["utter_identity_expired"]
+    assert said(messages) == ["identity_expired"]
 
 
 async def test_malformed_metadata_is_no_identity(services):
@@ -122,7 +124,7 @@ async def test_malformed_metadata_is_no_identity(services):
     bad = tracker()
     bad.latest_message["metadata"] = {"polkuopas": "demo-suvi"}
     await ActionResponsible(services).run(dispatcher, bad, {})
-    assert said(dispatcher.messages) == ["utter_identity_missing"]
+    assert said(dispatcher.messages) == ["identity_missing"]
 
 
 # --- who is responsible --------------------------------------------------------
@@ -132,7 +134,7 @@ async def test_who_is_my_job_coach(services):
     messages, events = await run(
         ActionResponsible, services, client="demo-valtteri", roles=("tyohonvalmentaja",)
     )
-    assert said(messages) == ["utter_responsible_one"]
+    assert said(messages) == ["responsible_one"]
     assert values(messages[0], "who", "name") == {
         "who": "Työhönvalmentajasi",
         "name": "Jenni Koskinen",
@@ -144,7 +146,7 @@ async def test_coordinator_pair_is_two_names(services):
     messages, _ = await run(
         ActionResponsible, services, client="demo-mika", roles=("asiakasvastaava",)
     )
-    assert said(messages) == ["utter_responsible_pair"]
+    assert said(messages) == ["responsible_pair"]
     assert values(messages[0], "who", "names") == {
         "who": "Asiakasvastaavasi",
         "names": "Laura Mäkinen ja Antti Karjalainen",
@@ -153,7 +155,7 @@ async def test_coordinator_pair_is_two_names(services):
 
 async def test_without_role_lists_everyone(services):
     messages, _ = await run(ActionResponsible, services, client="demo-suvi")
-    assert said(messages) == ["utter_responsible_all"]
+    assert said(messages) == ["responsible_all"]
     assert messages[0]["lines"].splitlines() == [
         "• Omatyöntekijä: Anna Virtanen",
         "• TE-asiantuntija: Pekka Nieminen",
@@ -175,7 +177,7 @@ async def test_ambiguous_word_is_settled_by_own_assignments(
     messages, _ = await run(
         ActionResponsible, services, client=client, roles=("valmentaja",)
     )
-    assert said(messages) == ["utter_responsible_one"]
+    assert said(messages) == ["responsible_one"]
     assert values(messages[0], "who", "name") == {"who": who, "name": name}
 
 
@@ -183,7 +185,7 @@ async def test_ambiguous_word_without_a_match_asks_with_buttons(services):
     messages, _ = await run(
         ActionResponsible, services, client="demo-mika", roles=("valmentaja",)
     )
-    assert said(messages) == ["utter_ask_which_role"]
+    assert said(messages) == ["ask_which_role"]
     assert messages[0]["buttons"] == [
         {
             "title": "Työhönvalmentaja",
@@ -200,7 +202,7 @@ async def test_role_the_client_does_not_have(services):
     messages, _ = await run(
         ActionResponsible, services, client="demo-suvi", roles=("laakari",)
     )
-    assert said(messages) == ["utter_responsible_missing"]
+    assert said(messages) == ["responsible_missing"]
     assert messages[0]["role_title"] == "lääkäri"
 
 
@@ -219,7 +221,7 @@ async def test_contact_details_with_substitute(services):
     messages, _ = await run(
         ActionContact, services, client="demo-suvi", roles=("ohjaaja",)
     )
-    assert said(messages) == ["utter_contact", "utter_contact_substitute"]
+    assert said(messages) == ["contact", "contact_substitute"]
     assert values(messages[0], "name", "role_title", "details") == {
         "name": "Mika Salonen",
         "role_title": "ohjaaja",
@@ -234,13 +236,13 @@ async def test_contact_details_with_substitute(services):
 
 async def test_contact_pair_partner_is_the_substitute(services):
     messages, _ = await run(ActionContact, services, client="demo-mika")
-    assert said(messages) == ["utter_contact", "utter_contact", "utter_contact_pair"]
+    assert said(messages) == ["contact", "contact", "contact_pair"]
     assert [m["name"] for m in messages[:2]] == ["Laura Mäkinen", "Antti Karjalainen"]
 
 
 async def test_contact_without_identity(services):
     messages, _ = await run(ActionContact, services, roles=("omatyontekija",))
-    assert said(messages) == ["utter_identity_missing"]
+    assert said(messages) == ["identity_missing"]
 
 
 # --- steps and the path ----------------------------------------------------------
@@ -248,7 +250,7 @@ async def test_contact_without_identity(services):
 
 async def test_current_step(services):
     messages, _ = await run(ActionCurrentStep, services, client="demo-suvi")
-    assert said(messages) == ["utter_current_step"]
+    assert said(messages) == ["current_step"]
     assert values(messages[0], "number", "total", "title", "responsible") == {
         "number": 4,
         "total": 8,
@@ -259,13 +261,13 @@ async def test_current_step(services):
 
 async def test_current_step_after_the_end(services):
     messages, _ = await run(ActionCurrentStep, services, client="demo-paattynyt")
-    assert said(messages) == ["utter_current_step_ended"]
+    assert said(messages) == ["current_step_ended"]
     assert messages[0]["ended_on"] == "14.10.2026"
 
 
 async def test_next_step_single(services):
     messages, _ = await run(ActionNextStep, services, client="demo-suvi")
-    assert said(messages) == ["utter_next_step_one"]
+    assert said(messages) == ["next_step_one"]
     assert values(messages[0], "title", "responsible") == {
         "title": "Väliarviointi",
         "responsible": "omatyöntekijä Anna Virtanen",
@@ -274,7 +276,7 @@ async def test_next_step_single(services):
 
 async def test_next_step_branches_are_explained(services):
     messages, _ = await run(ActionNextStep, services, client="demo-valtteri")
-    assert said(messages) == ["utter_next_step_branches"]
+    assert said(messages) == ["next_step_branches"]
     assert messages[0]["current"] == "Työpaikan etsiminen"
     assert messages[0]["lines"].splitlines() == [
         "• Työkokeilu: Jos haluat ensin kokeilla, sopiiko työ sinulle.",
@@ -284,7 +286,7 @@ async def test_next_step_branches_are_explained(services):
 
 async def test_next_step_after_the_end_is_the_follow_up(services):
     messages, _ = await run(ActionNextStep, services, client="demo-paattynyt")
-    assert said(messages) == ["utter_next_step_end"]
+    assert said(messages) == ["next_step_end"]
     assert values(messages[0], "window", "who") == {
         "window": "1–3 kuukauden kuluttua",
         "who": "omatyöntekijä",
@@ -295,7 +297,7 @@ async def test_path_overview_personal_has_timeline_payload(services):
     messages, events = await run(
         ActionPathOverview, services, client="demo-suvi", intent="ask_path_overview"
     )
-    assert said(messages) == ["utter_path_overview_personal", None]
+    assert said(messages) == ["path_overview_personal", None]
     assert "4. Työtehtävät työpajalla (olet tässä)" in messages[0]["lines"]
     assert "6. Työhönvalmennus työtoiminnan aikana (kokeilu)" in messages[0]["lines"]
     payload = messages[1]["custom"]
@@ -320,7 +322,7 @@ async def test_path_overview_personal_has_timeline_payload(services):
 
 async def test_path_overview_without_identity_asks_which_path(services):
     messages, _ = await run(ActionPathOverview, services, intent="ask_path_overview")
-    assert said(messages) == ["utter_choose_path"]
+    assert said(messages) == ["choose_path"]
     assert [b["payload"] for b in messages[0]["buttons"]] == [
         '/ask_path_overview{"path_id":"kuntouttava-tyotoiminta"}',
         '/ask_path_overview{"path_id":"tyohonvalmennus-vammaispalvelut"}',
@@ -335,7 +337,7 @@ async def test_path_overview_of_a_chosen_path_without_identity(services):
         intent="ask_path_overview",
         path_id="tyokykytiimi-asiakasvastaava",
     )
-    assert said(messages) == ["utter_path_overview", None]
+    assert said(messages) == ["path_overview", None]
     payload = messages[1]["custom"]
     assert (payload["personal"], payload["current_step"]) == (False, None)
     assert all(s["status"] is None for s in payload["steps"])
@@ -347,7 +349,7 @@ async def test_unknown_path_id_is_ignored(services):
     messages, _ = await run(
         ActionPathOverview, services, intent="ask_path_overview", path_id="x' OR 1=1"
     )
-    assert said(messages) == ["utter_choose_path"]
+    assert said(messages) == ["choose_path"]
 
 
 # --- roles ---------------------------------------------------------------------------
@@ -355,7 +357,7 @@ async def test_unknown_path_id_is_ignored(services):
 
 async def test_role_definition_works_without_identity(services):
     messages, _ = await run(ActionRoleDefinition, services, roles=("tyohonvalmentaja",))
-    assert said(messages) == ["utter_role_definition"]
+    assert said(messages) == ["role_definition"]
     assert messages[0]["title"] == "Työhönvalmentaja"
     assert messages[0]["does"].startswith("• ")
 
@@ -364,7 +366,7 @@ async def test_role_definition_names_the_clients_own_professional(services):
     messages, _ = await run(
         ActionRoleDefinition, services, client="demo-suvi", roles=("tyovalmentaja",)
     )
-    assert said(messages) == ["utter_role_definition", "utter_responsible_one"]
+    assert said(messages) == ["role_definition", "responsible_one"]
     assert messages[1]["name"] == "Sari Lehtonen"
 
 
@@ -372,7 +374,7 @@ async def test_two_roles_are_compared(services):
     messages, _ = await run(
         ActionRoleDefinition, services, roles=("tyovalmentaja", "tyohonvalmentaja")
     )
-    assert said(messages) == ["utter_role_difference"]
+    assert said(messages) == ["role_difference"]
     assert values(messages[0], "title_a", "title_b") == {
         "title_a": "Työvalmentaja",
         "title_b": "Työhönvalmentaja",
@@ -382,12 +384,12 @@ async def test_two_roles_are_compared(services):
 
 async def test_ambiguous_word_in_definition_explains_both(services):
     messages, _ = await run(ActionRoleDefinition, services, roles=("valmentaja",))
-    assert said(messages) == ["utter_role_difference"]
+    assert said(messages) == ["role_difference"]
 
 
 async def test_why_so_many_offers_the_clients_roles(services):
     messages, _ = await run(ActionRoleDefinition, services, client="demo-mika")
-    assert said(messages) == ["utter_role_why_many"]
+    assert said(messages) == ["role_why_many"]
     assert [b["title"] for b in messages[0]["buttons"]] == [
         "Asiakasvastaava",
         "Terveydenhoitaja",
@@ -401,7 +403,7 @@ async def test_why_so_many_offers_the_clients_roles(services):
 
 async def test_follow_up_after_the_end_has_dates_and_name(services):
     messages, _ = await run(ActionFollowUp, services, client="demo-paattynyt")
-    assert said(messages) == ["utter_follow_up_scheduled"]
+    assert said(messages) == ["follow_up_scheduled"]
     assert values(messages[0], "ended_on", "who", "due_on", "due_by") == {
         "ended_on": "14.10.2026",
         "who": "Anna Virtanen",
@@ -412,7 +414,7 @@ async def test_follow_up_after_the_end_has_dates_and_name(services):
 
 async def test_follow_up_before_the_end_explains_the_pilot(services):
     messages, _ = await run(ActionFollowUp, services, client="demo-suvi")
-    assert said(messages) == ["utter_follow_up_rule", "utter_follow_up_pilot"]
+    assert said(messages) == ["follow_up_rule", "follow_up_pilot"]
     assert values(messages[0], "who", "window") == {
         "who": "Anna Virtanen",
         "window": "1–3 kuukauden kuluttua",
@@ -421,12 +423,12 @@ async def test_follow_up_before_the_end_explains_the_pilot(services):
 
 async def test_follow_up_without_identity_is_general(services):
     messages, _ = await run(ActionFollowUp, services)
-    assert said(messages) == ["utter_follow_up_general"]
+    assert said(messages) == ["follow_up_general"]
 
 
 async def test_request_human_names_the_main_contact_and_records_it(services):
     messages, _ = await run(ActionRequestHuman, services, client="demo-mika")
-    assert said(messages) == ["utter_contact", "utter_contact", "utter_human_recorded"]
+    assert said(messages) == ["contact", "contact", "human_recorded"]
     requests = services.store.open_contact_requests()
     assert [(r["client_id"], r["role"], r["professional_id"]) for r in requests] == [
         ("demo-mika", "asiakasvastaava", "ky-laura")
@@ -435,7 +437,7 @@ async def test_request_human_names_the_main_contact_and_records_it(services):
 
 async def test_request_human_without_identity_records_nothing(services):
     messages, _ = await run(ActionRequestHuman, services)
-    assert said(messages) == ["utter_human_general"]
+    assert said(messages) == ["human_general"]
     assert services.store.open_contact_requests() == []
 
 
@@ -452,7 +454,7 @@ async def test_first_miss_offers_the_two_best_guesses(services):
     messages, _ = await run(
         ActionFallback, services, intent="nlu_fallback", ranking=ranking
     )
-    assert said(messages) == ["utter_ask_rephrase"]
+    assert said(messages) == ["ask_rephrase"]
     assert [b["payload"] for b in messages[0]["buttons"]] == [
         "/ask_next_step",
         "/ask_current_step",
@@ -468,7 +470,7 @@ async def test_second_miss_offers_a_person(services):
         intent="nlu_fallback",
         events=[previous, {"event": "bot"}, current],
     )
-    assert said(messages) == ["utter_fallback_human"]
+    assert said(messages) == ["fallback_human"]
     assert messages[0]["buttons"] == [
         {"title": "Haluan jutella ihmisen kanssa", "payload": "/request_human"}
     ]

@@ -32,6 +32,7 @@ from rasa_sdk.interfaces import (
 
 from polkuopas.bot_actions import ACTIONS, Services
 from polkuopas.catalog import load_catalog
+from polkuopas.messages import Messages
 from polkuopas.settings import Settings, get_settings
 from polkuopas.store import open_store
 
@@ -78,7 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = open_store(settings.db)
         catalog = load_catalog(settings.paths_dir)
-        app.state.executor = build_executor(Services(store, catalog))
+        app.state.executor = build_executor(Services(store, catalog, Messages.load()))
         log.info("action server ready: %d actions", len(ACTIONS))
         try:
             yield

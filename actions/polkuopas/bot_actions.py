@@ -1,8 +1,8 @@
 """The custom actions of the assistant, as rasa_sdk `Action` classes.
 
 Each action works out who is asking (the identity the input channel attached to
-the message), loads that client's `ClientView` and picks domain responses
-(`bot/domain.yml` holds every Finnish text) with the values filled in. The
+the message), loads that client's `ClientView` and picks messages
+(`messages_fi.yml` holds every Finnish text) with the values filled in. The
 logic lives in `polkuopas.answers`; these classes only choose what to say.
 """
 
@@ -37,6 +37,7 @@ from polkuopas.answers import (
     substitutes,
 )
 from polkuopas.catalog import Catalog, ServicePath
+from polkuopas.messages import Messages
 from polkuopas.store import Store
 
 log = logging.getLogger("polkuopas.actions")
@@ -57,10 +58,11 @@ FALLBACK_INTENT = "nlu_fallback"
 
 @dataclass(frozen=True)
 class Services:
-    """What the actions read: the client store and the path catalogue."""
+    """What the actions use: the client store, the paths and the texts."""
 
     store: Store
     catalog: Catalog
+    messages: Messages
 
 
 @dataclass(frozen=True)
@@ -134,16 +136,30 @@ class PolkuopasAction(Action):
 
     # --- shared replies ---------------------------------------------------
 
+    def say(
+        self,
+        dispatcher: CollectingDispatcher,
+        message: str,
+        /,
+        buttons: list[dict[str, str]] | None = None,
+        **values: Any,
+    ) -> None:
+        """Send `message` of messages_fi.yml with its values filled in."""
+        dispatcher.utter_message(
+            **self.services.messages.render(message, buttons=buttons, **values)
+        )
+
     def explain_identity(self, dispatcher: CollectingDispatcher, turn: Turn) -> None:
         """Say why personal details cannot be shown, and how to get a link."""
         if turn.identity.status in ("expired", "revoked"):
-            dispatcher.utter_message(response="utter_identity_expired")
+            self.say(dispatcher, "identity_expired")
         else:
-            dispatcher.utter_message(response="utter_identity_missing")
+            self.say(dispatcher, "identity_missing")
 
     def choose_path(self, dispatcher: CollectingDispatcher, intent: str) -> None:
-        dispatcher.utter_message(
-            response="utter_choose_path",
+        self.say(
+            dispatcher,
+            "choose_path",
             buttons=[
                 {"title": p.short_name, "payload": payload(intent, path_id=p.id)}
                 for p in self.catalog.paths.values()
@@ -153,8 +169,9 @@ class PolkuopasAction(Action):
     def ask_which_role(
         self, dispatcher: CollectingDispatcher, intent: str, options: tuple[str, ...]
     ) -> None:
-        dispatcher.utter_message(
-            response="utter_ask_which_role",
+        self.say(
+            dispatcher,
+            "ask_which_role",
             buttons=[
                 {
                     "title": self.catalog.role(r).title,
@@ -173,13 +190,11 @@ class ActionGreet(PolkuopasAction):
 
     def answer(self, dispatcher, turn, tracker):
         if turn.view:
-            dispatcher.utter_message(
-                response="utter_greet_personal", path_name=turn.view.path.short_name
-            )
+            self.say(dispatcher, "greet_personal", path_name=turn.view.path.short_name)
             return None
-        dispatcher.utter_message(response="utter_greet_general")
+        self.say(dispatcher, "greet_general")
         if turn.identity.status in ("expired", "revoked"):
-            dispatcher.utter_message(response="utter_identity_expired")
+            self.say(dispatcher, "identity_expired")
         return None
 
 
@@ -209,28 +224,26 @@ class ActionResponsible(PolkuopasAction):
             if (pros := view.professionals(role))
         ]
         if not lines:
-            dispatcher.utter_message(response="utter_responsible_nobody")
+            self.say(dispatcher, "responsible_nobody")
             return
-        dispatcher.utter_message(
-            response="utter_responsible_all", lines="\n".join(lines)
-        )
+        self.say(dispatcher, "responsible_all", lines="\n".join(lines))
 
     def tell_role(self, dispatcher, view: ClientView, role: str) -> None:
         pros = view.professionals(role)
         title = self.role_title(role)
         if not pros:
-            dispatcher.utter_message(
-                response="utter_responsible_missing", role_title=in_sentence(title)
-            )
+            self.say(dispatcher, "responsible_missing", role_title=in_sentence(title))
         elif len(pros) == 1:
-            dispatcher.utter_message(
-                response="utter_responsible_one",
+            self.say(
+                dispatcher,
+                "responsible_one",
                 who=possessive(title),
                 name=pros[0].name,
             )
         else:
-            dispatcher.utter_message(
-                response="utter_responsible_pair",
+            self.say(
+                dispatcher,
+                "responsible_pair",
                 who=possessive(title),
                 names=join_names(p.name for p in pros),
             )
@@ -253,30 +266,33 @@ class ActionContact(PolkuopasAction):
         else:
             main = main_contacts(view)
             if main is None:
-                dispatcher.utter_message(response="utter_responsible_nobody")
+                self.say(dispatcher, "responsible_nobody")
                 return None
             targets = [main]
         for role, pros in targets:
             if not pros:
-                dispatcher.utter_message(
-                    response="utter_responsible_missing",
+                self.say(
+                    dispatcher,
+                    "responsible_missing",
                     role_title=in_sentence(self.role_title(role)),
                 )
                 continue
             for pro in pros:
-                dispatcher.utter_message(
-                    response="utter_contact",
+                self.say(
+                    dispatcher,
+                    "contact",
                     name=pro.name,
                     role_title=in_sentence(self.role_title(role)),
                     details=contact_lines(pro),
                 )
             if len(pros) > 1:
-                dispatcher.utter_message(response="utter_contact_pair")
+                self.say(dispatcher, "contact_pair")
             else:
                 subs = substitutes(view, role, pros[0])
                 if subs:
-                    dispatcher.utter_message(
-                        response="utter_contact_substitute",
+                    self.say(
+                        dispatcher,
+                        "contact_substitute",
                         name=pros[0].name,
                         substitute=join_names(s.name for s in subs),
                     )
@@ -292,16 +308,18 @@ class ActionCurrentStep(PolkuopasAction):
             self.explain_identity(dispatcher, turn)
             return None
         if view.client.ended:
-            dispatcher.utter_message(
-                response="utter_current_step_ended",
+            self.say(
+                dispatcher,
+                "current_step_ended",
                 path_name=view.path.short_name,
                 ended_on=finnish_date(view.client.ended_on),
             )
             return None
         step = view.step
         number, total = step_position(view.path, step.id)
-        dispatcher.utter_message(
-            response="utter_current_step",
+        self.say(
+            dispatcher,
+            "current_step",
             number=number,
             total=total,
             title=step.title,
@@ -323,23 +341,26 @@ class ActionNextStep(PolkuopasAction):
         step = view.step
         if view.client.ended or not step.next:
             rule = view.path.follow_up
-            dispatcher.utter_message(
-                response="utter_next_step_end",
+            self.say(
+                dispatcher,
+                "next_step_end",
                 window=follow_up_window(view.path),
                 who=in_sentence(self.role_title(rule.role)),
             )
             return None
         if len(step.next) == 1:
             nxt = view.path.step(step.next[0].step)
-            dispatcher.utter_message(
-                response="utter_next_step_one",
+            self.say(
+                dispatcher,
+                "next_step_one",
                 title=nxt.title,
                 description=nxt.description,
                 responsible=responsible_text(self.catalog, nxt, view),
             )
             return None
-        dispatcher.utter_message(
-            response="utter_next_step_branches",
+        self.say(
+            dispatcher,
+            "next_step_branches",
             current=step.title,
             lines=branch_lines(view.path, step),
         )
@@ -355,7 +376,7 @@ class ActionPathOverview(PolkuopasAction):
             self.show(dispatcher, view.path, view)
             return None
         if turn.identity.status in ("expired", "revoked"):
-            dispatcher.utter_message(response="utter_identity_expired")
+            self.say(dispatcher, "identity_expired")
         if turn.path_id is None:
             self.choose_path(dispatcher, "ask_path_overview")
             return None
@@ -363,8 +384,9 @@ class ActionPathOverview(PolkuopasAction):
         return [SlotSet("path_id", turn.path_id)]
 
     def show(self, dispatcher, path: ServicePath, view: ClientView | None) -> None:
-        dispatcher.utter_message(
-            response="utter_path_overview_personal" if view else "utter_path_overview",
+        self.say(
+            dispatcher,
+            "path_overview_personal" if view else "path_overview",
             path_name=path.name,
             short_name=path.short_name,
             lines=path_lines(self.catalog, path, view),
@@ -396,8 +418,9 @@ class ActionRoleDefinition(PolkuopasAction):
         else:
             options = ["tyohonvalmentaja", "tyovalmentaja", "omatyontekija"]
             options += ["sosiaaliohjaaja", "te_asiantuntija", "asiakasvastaava"]
-        dispatcher.utter_message(
-            response="utter_role_why_many",
+        self.say(
+            dispatcher,
+            "role_why_many",
             buttons=[
                 {
                     "title": self.role_title(r),
@@ -410,8 +433,9 @@ class ActionRoleDefinition(PolkuopasAction):
 
     def define(self, dispatcher, role_id: str, view: ClientView | None) -> None:
         role = self.catalog.role(role_id)
-        dispatcher.utter_message(
-            response="utter_role_definition",
+        self.say(
+            dispatcher,
+            "role_definition",
             title=role.title,
             definition=role.definition,
             does="\n".join(f"• {d}" for d in role.does),
@@ -419,10 +443,9 @@ class ActionRoleDefinition(PolkuopasAction):
         )
         pros = view.professionals(role_id) if view else []
         if pros:
-            dispatcher.utter_message(
-                response="utter_responsible_one"
-                if len(pros) == 1
-                else "utter_responsible_pair",
+            self.say(
+                dispatcher,
+                "responsible_one" if len(pros) == 1 else "responsible_pair",
                 who=possessive(role.title),
                 name=pros[0].name,
                 names=join_names(p.name for p in pros),
@@ -433,10 +456,12 @@ class ActionRoleDefinition(PolkuopasAction):
         difference = next(
             (c.difference for c in a.confused_with if c.role == second), None
         ) or next((c.difference for c in b.confused_with if c.role == first), None)
-        dispatcher.utter_message(
-            response="utter_role_difference",
+        self.say(
+            dispatcher,
+            "role_difference",
             title_a=a.title,
             title_b=b.title,
+            title_b_in_sentence=in_sentence(b.title),
             definition_a=a.definition,
             definition_b=b.definition,
             difference=difference or "",
@@ -451,11 +476,11 @@ class ActionFollowUp(PolkuopasAction):
         if view is None:
             path = self.catalog.paths.get(turn.path_id or "")
             if path is None:
-                dispatcher.utter_message(response="utter_follow_up_general")
+                self.say(dispatcher, "follow_up_general")
             else:
                 self.rule(dispatcher, path, None)
             if turn.identity.status in ("expired", "revoked"):
-                dispatcher.utter_message(response="utter_identity_expired")
+                self.say(dispatcher, "identity_expired")
             return None
         followup = view.followup
         if followup is None:
@@ -465,14 +490,16 @@ class ActionFollowUp(PolkuopasAction):
         names = [p.name for p in view.professionals(role)]
         who = join_names(names) or in_sentence(self.role_title(role))
         if followup.done_at:
-            dispatcher.utter_message(
-                response="utter_follow_up_done",
+            self.say(
+                dispatcher,
+                "follow_up_done",
                 who=who,
                 done_on=finnish_date(followup.done_at[:10]),
             )
         else:
-            dispatcher.utter_message(
-                response="utter_follow_up_scheduled",
+            self.say(
+                dispatcher,
+                "follow_up_scheduled",
                 ended_on=finnish_date(view.client.ended_on or followup.due_on),
                 who=who,
                 due_on=finnish_date(followup.due_on),
@@ -483,15 +510,16 @@ class ActionFollowUp(PolkuopasAction):
     def rule(self, dispatcher, path: ServicePath, view: ClientView | None) -> None:
         rule = path.follow_up
         names = [p.name for p in view.professionals(rule.role)] if view else []
-        dispatcher.utter_message(
-            response="utter_follow_up_rule",
+        self.say(
+            dispatcher,
+            "follow_up_rule",
             path_name=path.short_name,
             window=follow_up_window(path),
             who=join_names(names) or in_sentence(self.role_title(rule.role)),
             description=rule.description,
         )
         if rule.pilot:
-            dispatcher.utter_message(response="utter_follow_up_pilot")
+            self.say(dispatcher, "follow_up_pilot")
 
 
 class ActionRequestHuman(PolkuopasAction):
@@ -500,9 +528,9 @@ class ActionRequestHuman(PolkuopasAction):
     def answer(self, dispatcher, turn, tracker):
         view = turn.view
         if view is None:
-            dispatcher.utter_message(response="utter_human_general")
+            self.say(dispatcher, "human_general")
             if turn.identity.status in ("expired", "revoked"):
-                dispatcher.utter_message(response="utter_identity_expired")
+                self.say(dispatcher, "identity_expired")
             return None
         main = main_contacts(view)
         store = self.services.store
@@ -512,16 +540,17 @@ class ActionRequestHuman(PolkuopasAction):
                 view.client.id, role, pros[0].id if pros else None
             )
         if not pros:
-            dispatcher.utter_message(response="utter_human_recorded_nobody")
+            self.say(dispatcher, "human_recorded_nobody")
             return None
         for pro in pros:
-            dispatcher.utter_message(
-                response="utter_contact",
+            self.say(
+                dispatcher,
+                "contact",
                 name=pro.name,
                 role_title=in_sentence(self.role_title(role)),
                 details=contact_lines(pro),
             )
-        dispatcher.utter_message(response="utter_human_recorded", name=pros[0].name)
+        self.say(dispatcher, "human_recorded", name=pros[0].name)
         return None
 
 
@@ -533,8 +562,9 @@ class ActionFallback(PolkuopasAction):
 
     def answer(self, dispatcher, turn, tracker):
         if self.missed_before(tracker):
-            dispatcher.utter_message(
-                response="utter_fallback_human",
+            self.say(
+                dispatcher,
+                "fallback_human",
                 buttons=[
                     {
                         "title": INTENT_LABELS["request_human"],
@@ -548,8 +578,9 @@ class ActionFallback(PolkuopasAction):
         for default in ("ask_responsible", "ask_path_overview"):
             if len(guesses) < 2 and default not in guesses:
                 guesses.append(default)
-        dispatcher.utter_message(
-            response="utter_ask_rephrase",
+        self.say(
+            dispatcher,
+            "ask_rephrase",
             buttons=[
                 {"title": INTENT_LABELS[g], "payload": payload(g)} for g in guesses
             ],

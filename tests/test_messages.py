@@ -1,0 +1,61 @@
+"""The Finnish message catalogue of the actions: complete, used, plain."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from polkuopas.messages import MESSAGES_FILE, Messages
+from polkuopas.settings import PROJECT_ROOT
+
+ACTIONS_SOURCE = (PROJECT_ROOT / "actions/polkuopas/bot_actions.py").read_text()
+
+
+def names_in_code() -> set[str]:
+    calls = re.findall(r"self\.say\(\s*dispatcher,\s*(.+?),?\n", ACTIONS_SOURCE)
+    return {name for call in calls for name in re.findall(r'"(\w+)"', call)}
+
+
+def test_every_message_in_code_exists_and_every_message_is_used():
+    messages = Messages.load()
+    assert names_in_code() == set(messages.names())
+
+
+def test_missing_value_is_an_error():
+    with pytest.raises(KeyError, match=r"message 'contact' needs \['details'"):
+        Messages.load().render("contact", name="A", role_title="b")
+
+
+def test_render_fills_values_and_keeps_static_buttons():
+    rendered = Messages.load().render(
+        "responsible_all", buttons=[{"title": "x", "payload": "/x"}], lines="• A"
+    )
+    assert rendered["text"] == "Nämä ammattilaiset auttavat sinua nyt:\n• A"
+    assert rendered["buttons"][-1] == {"title": "x", "payload": "/x"}
+    assert len(rendered["buttons"]) == 3
+    assert rendered["polkuopas_message"] == "responsible_all"
+
+
+def test_values_with_braces_are_inserted_verbatim():
+    rendered = Messages.load().render("responsible_one", who="X", name="{evil}")
+    assert rendered["text"] == "X on {evil}."
+
+
+def test_sentences_are_short():
+    texts = [Messages.load().get(n).text for n in Messages.load().names()]
+    sentences = [
+        s for t in texts for s in re.split(r"(?<=[.!?])\s+|\n", t) if s.strip()
+    ]
+    assert [s for s in sentences if len(s.split()) > 15] == []
+
+
+def test_broken_file_names_the_message(tmp_path):
+    broken = tmp_path / "m.yml"
+    broken.write_text("contact:\n  buttons: []\n")
+    with pytest.raises(ValueError, match="contact: expected a mapping with 'text'"):
+        Messages.load(broken)
+
+
+def test_file_is_next_to_the_code():
+    assert MESSAGES_FILE.parent == PROJECT_ROOT / "actions/polkuopas"
