@@ -1,0 +1,198 @@
+"""Polkuopas's input channel for Rasa: the REST channel with personal tokens.
+
+Same URL and body as Rasa's REST channel (`POST /webhooks/rest/webhook`,
+`{"sender": ..., "message": ...}`), plus identity: the client's personal token
+travels as `Authorization: Bearer <token>`. The channel checks its SHA-256 hash
+against the client store and passes on only the pseudonymous client id, in the
+message metadata under "polkuopas". The raw token never reaches the tracker
+store or the logs.
+
+Isolation: the conversation id is derived from the checked identity, so a
+`sender` value can never open another client's conversation:
+`c:<client id>:<sender>` for an identified client, `anon:<sender>` otherwise.
+Metadata and `input_channel` sent by the browser are ignored.
+
+Runs inside Rasa (Python 3.10): standard library and Rasa's own Sanic only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from rasa.core.channels.channel import (
+    CollectingOutputChannel,
+    InputChannel,
+    UserMessage,
+)
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+log = logging.getLogger("polkuopas.channel")
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+IDENTITY_KEY = "polkuopas"
+DEFAULT_DB = "var/polkuopas.db"
+SENDER_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+BEARER_RE = re.compile(r"^\s*Bearer\s+([A-Za-z0-9_-]{16,256})\s*$", re.IGNORECASE)
+MAX_MESSAGE_CHARS = 2000
+
+TOO_LONG = (
+    "Viestisi on liian pitkä. Kirjoita lyhyempi viesti, enintään "
+    f"{MAX_MESSAGE_CHARS} merkkiä."
+)
+
+
+class TokenStore:
+    """Read-only look-up of token hashes in the client store (SQLite)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._local = threading.local()
+
+    def _connection(self) -> sqlite3.Connection | None:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            if not self.path.exists():
+                return None
+            conn = sqlite3.connect(
+                f"file:{self.path}?mode=ro", uri=True, check_same_thread=False
+            )
+            conn.execute("PRAGMA busy_timeout = 5000")
+            self._local.conn = conn
+        return conn
+
+    def check(self, raw: str | None) -> dict[str, Any]:
+        """{"identity": "valid"|"expired"|"revoked"|"none", "client_id": ...}."""
+        if not raw:
+            return {"identity": "none", "client_id": None}
+        digest = hashlib.sha256(raw.encode("utf-8")).hexdigest()
+        conn = self._connection()
+        if conn is None:
+            return {"identity": "none", "client_id": None}
+        try:
+            row = conn.execute(
+                "SELECT t.token_hash, t.client_id, t.expires_at, t.revoked_at "
+                "FROM tokens t JOIN clients c ON c.id = t.client_id "
+                "WHERE t.token_hash = ?",
+                (digest,),
+            ).fetchone()
+        except sqlite3.Error:
+            log.exception("token look-up failed")
+            return {"identity": "none", "client_id": None}
+        if row is None or not hmac.compare_digest(row[0], digest):
+            return {"identity": "none", "client_id": None}
+        _, client_id, expires_at, revoked_at = row
+        if revoked_at is not None:
+            return {"identity": "revoked", "client_id": None}
+        if datetime.fromisoformat(expires_at) <= datetime.now(timezone.utc):
+            return {"identity": "expired", "client_id": None}
+        return {"identity": "valid", "client_id": client_id}
+
+
+def bearer_token(header: str | None) -> str | None:
+    match = BEARER_RE.match(header or "")
+    return match.group(1) if match else None
+
+
+def conversation_id(identity: dict[str, Any], sender: str) -> str:
+    if identity["identity"] == "valid":
+        return f"c:{identity['client_id']}:{sender}"
+    return f"anon:{sender}"
+
+
+def _bad_request(message: str) -> HTTPResponse:
+    return response.json({"error": message}, status=400)
+
+
+class TokenRestInput(InputChannel):
+    """Rasa's REST channel URL and body, with the personal token checked."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "rest"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        credentials = credentials or {}
+        db = (
+            os.environ.get("POLKUOPAS_DB")
+            or credentials.get("db")
+            or "var/polkuopas.db"
+        )
+        path = Path(db)
+        if not path.is_absolute():
+            path = PROJECT_ROOT / path
+        return cls(TokenStore(path))
+
+    def __init__(self, tokens: TokenStore):
+        self.tokens = tokens
+
+    def blueprint(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Blueprint:
+        webhook = Blueprint("polkuopas_rest", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            try:
+                body = request.json
+            except Exception:  # Sanic raises on a body that is not JSON
+                return _bad_request("the body must be a JSON object")
+            if not isinstance(body, dict):
+                return _bad_request("the body must be a JSON object")
+            sender, text = body.get("sender"), body.get("message")
+            if not isinstance(sender, str) or not SENDER_RE.match(sender):
+                return _bad_request(
+                    "'sender' must be 1-64 letters, digits, '.', '_' or '-'"
+                )
+            if not isinstance(text, str):
+                return _bad_request("'message' must be a string")
+            if len(text) > MAX_MESSAGE_CHARS:
+                return response.json([{"recipient_id": sender, "text": TOO_LONG}])
+            if not text.strip():
+                return response.json([])
+            identity = self.tokens.check(
+                bearer_token(request.headers.get("authorization"))
+            )
+            conversation = conversation_id(identity, sender)
+            collector = CollectingOutputChannel()
+            try:
+                await on_new_message(
+                    UserMessage(
+                        text,
+                        collector,
+                        conversation,
+                        input_channel=self.name(),
+                        metadata={IDENTITY_KEY: identity},
+                    )
+                )
+            except Exception:
+                # Never log the message text or the token.
+                log.exception(
+                    "message handling failed (client=%s)",
+                    identity.get("client_id") or "-",
+                )
+                return response.json(
+                    {"error": "the assistant failed to answer"}, status=500
+                )
+            # The client sees their own `sender`, not the internal conversation id.
+            for message in collector.messages:
+                message["recipient_id"] = sender
+            return response.json(collector.messages)
+
+        return webhook
