@@ -41,6 +41,12 @@ class Settings(BaseSettings):
         description="Address the action server binds to (loopback by default).",
     )
     action_port: int = Field(default=5055, description="Port of the action server.")
+    action_url: str = Field(
+        default="http://127.0.0.1:5055/webhook",
+        description="Where the Rasa server calls the action server "
+        "(bot/endpoints.yml reads it).",
+    )
+    rasa_port: int = Field(default=5005, description="Port of the Rasa server.")
     actor: str = Field(
         default="",
         description="Name recorded in the audit log for CLI changes "

@@ -1,0 +1,271 @@
+"""The whole assistant: Rasa with the token channel, the action server, the store.
+
+Starts both servers on free loopback ports with the trained model
+(bot/models/polkuopas.tar.gz, made by `make train`) and talks to them through
+the REST channel as the widget and curl do.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from polkuopas.admin import Admin
+from polkuopas.catalog import load_catalog
+from polkuopas.demo import seed_demo
+from polkuopas.settings import PROJECT_ROOT
+from polkuopas.store import open_store
+
+pytestmark = pytest.mark.rasa
+
+MODEL = PROJECT_ROOT / "bot" / "models" / "polkuopas.tar.gz"
+RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_up(url: str, process: subprocess.Popen, log: Path, limit: float):
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"{url} exited while starting:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    pytest.fail(f"{url} did not start within {limit}s:\n{log.read_text()[-3000:]}")
+
+
+class Stack:
+    def __init__(self, root: Path):
+        self.root = root
+        self.db = root / "store.db"
+        self.tracker_db = root / "tracker.db"
+        self.logs = [root / "action-server.log", root / "rasa.log"]
+        self.tokens: dict[str, str] = {}
+        self.processes: list[subprocess.Popen] = []
+        self.url = ""
+
+    def seed(self) -> None:
+        store = open_store(self.db)
+        admin = Admin(store, load_catalog(PROJECT_ROOT / "paths"), "test")
+        list(seed_demo(admin))
+        for client in ("demo-suvi", "demo-valtteri", "demo-paattynyt"):
+            self.tokens[client] = admin.issue_token(client, 1)
+        self.tokens["revoked"] = admin.issue_token("demo-mika", 1)
+        admin.revoke_tokens("demo-mika")
+        store.db.close()
+
+    def start(self) -> None:
+        action_port, rasa_port = free_port(), free_port()
+        env = {
+            **os.environ,
+            "POLKUOPAS_DB": str(self.db),
+            "POLKUOPAS_ACTION_PORT": str(action_port),
+            "POLKUOPAS_ACTION_URL": f"http://127.0.0.1:{action_port}/webhook",
+            "RASA_TELEMETRY_ENABLED": "false",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "PYTHONPATH": str(PROJECT_ROOT / "bot"),
+        }
+        endpoints = self.root / "endpoints.yml"
+        endpoints.write_text(
+            "action_endpoint:\n"
+            f'  url: "http://127.0.0.1:{action_port}/webhook"\n'
+            "tracker_store:\n  type: SQL\n  dialect: sqlite\n"
+            f"  db: {self.tracker_db}\n"
+        )
+        credentials = self.root / "credentials.yml"
+        credentials.write_text(f"polkuopas_channel.TokenRestInput:\n  db: {self.db}\n")
+        action_log = self.logs[0].open("w")
+        self.processes.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "polkuopas.action_server"],
+                env=env,
+                stdout=action_log,
+                stderr=subprocess.STDOUT,
+            )
+        )
+        wait_until_up(
+            f"http://127.0.0.1:{action_port}/health",
+            self.processes[-1],
+            self.logs[0],
+            60,
+        )
+        rasa_log = self.logs[1].open("w")
+        self.processes.append(
+            subprocess.Popen(
+                [str(RASA), "run", "--model", str(MODEL), "--endpoints",
+                 str(endpoints), "--credentials", str(credentials),
+                 "--interface", "127.0.0.1", "--port", str(rasa_port)],
+                env=env, cwd=PROJECT_ROOT, stdout=rasa_log, stderr=subprocess.STDOUT,
+            )
+        )  # fmt: skip
+        self.url = f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
+        wait_until_up(
+            f"http://127.0.0.1:{rasa_port}/webhooks/rest/",
+            self.processes[-1],
+            self.logs[1],
+            240,
+        )
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    def post(self, body, token: str | None = None, header: str | None = None):
+        headers = {}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if header is not None:
+            headers["Authorization"] = header
+        return httpx.post(self.url, json=body, headers=headers, timeout=30)
+
+    def ask(self, message: str, token: str | None = None, sender: str = "s1", **kw):
+        response = self.post({"sender": sender, "message": message}, token, **kw)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def text(self, *args, **kwargs) -> str:
+        return "\n".join(m.get("text") or "" for m in self.ask(*args, **kwargs))
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    if not MODEL.exists():
+        pytest.fail(f"no trained model at {MODEL}: run `make train` first")
+    stack = Stack(tmp_path_factory.mktemp("stack"))
+    stack.seed()
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.stop()
+
+
+def test_personal_answer_names_the_clients_own_professional(stack):
+    text = stack.text("kuka on minun työvalmentajani?", stack.tokens["demo-suvi"])
+    assert "Sari Lehtonen" in text
+
+
+def test_ambiguous_word_resolved_by_own_assignment(stack):
+    valtteri = stack.text("kuka on mun valmentaja", stack.tokens["demo-valtteri"])
+    assert "Työhönvalmentajasi on Jenni Koskinen." in valtteri
+
+
+def test_without_token_personal_question_explains_the_link(stack):
+    text = stack.text("kuka on minun työvalmentajani?")
+    assert "En tiedä, kuka olet." in text
+    assert "Sari" not in text
+
+
+def test_role_question_works_without_token(stack):
+    text = stack.text("mitä työhönvalmentaja tekee?")
+    assert text.startswith("Työhönvalmentaja: ")
+
+
+@pytest.mark.parametrize(
+    "header", ["Bearer", "Basic dXNlcjpwYXNz", "Bearer x", "token abc", "Bearer a b"]
+)
+def test_malformed_authorization_is_no_identity(stack, header):
+    text = stack.text("kuka on minun työvalmentajani?", header=header)
+    assert "En tiedä, kuka olet." in text
+
+
+def test_made_up_token_is_no_identity(stack):
+    text = stack.text("kuka on minun työvalmentajani?", "A" * 43)
+    assert "En tiedä, kuka olet." in text
+
+
+def test_revoked_token_says_the_link_expired(stack):
+    text = stack.text("kuka on minun asiakasvastaavani?", stack.tokens["revoked"])
+    assert "Linkkisi ei ole enää voimassa." in text
+    assert "Laura" not in text
+
+
+def test_same_sender_with_another_token_sees_only_its_own_data(stack):
+    stack.ask("kuka on minun työvalmentajani?", stack.tokens["demo-suvi"], "shared")
+    question = "kuka on minun työhönvalmentajani?"
+    valtteri = stack.text(question, stack.tokens["demo-valtteri"], "shared")
+    anonymous = stack.text(question, sender="shared")
+    assert "Jenni Koskinen" in valtteri
+    for other in ("Sari Lehtonen", "Anna Virtanen", "Mika Salonen"):
+        assert other not in valtteri
+        assert other not in anonymous
+
+
+def test_path_overview_sends_the_timeline_payload(stack):
+    messages = stack.ask("piirrä mun polku", stack.tokens["demo-suvi"])
+    payloads = [m["custom"] for m in messages if "custom" in m]
+    assert [p["current_step"] for p in payloads] == ["tyotehtavat"]
+    assert all(m["recipient_id"] == "s1" for m in messages)
+
+
+def test_follow_up_after_the_end(stack):
+    text = stack.text(
+        "soittaako joku mulle kun tää loppuu", stack.tokens["demo-paattynyt"]
+    )
+    assert "Anna Virtanen ottaa sinuun yhteyttä" in text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"message": "moi"},
+        {"sender": "s1"},
+        {"sender": "", "message": "moi"},
+        {"sender": "c:demo-suvi:x", "message": "moi"},
+        {"sender": "s1", "message": 42},
+        ["s1", "moi"],
+    ],
+)
+def test_broken_bodies_get_400(stack, body):
+    response = stack.post(body)
+    assert response.status_code == 400
+    assert "moi" not in response.text
+
+
+def test_too_long_message_gets_a_clear_answer(stack):
+    text = stack.text("a" * 10_000)
+    assert "Viestisi on liian pitkä" in text
+
+
+def test_empty_message_gets_no_answer(stack):
+    assert stack.ask("   ") == []
+
+
+def test_raw_tokens_are_never_stored_or_logged(stack):
+    stack.ask("moi", stack.tokens["demo-suvi"], "audit")
+    stored = stack.tracker_db.read_bytes() + stack.db.read_bytes()
+    logged = b"".join(log.read_bytes() for log in stack.logs)
+    for token in stack.tokens.values():
+        assert token.encode() not in stored
+        assert token.encode() not in logged
+
+
+def test_conversations_are_keyed_by_checked_identity(stack):
+    stack.ask("moi", stack.tokens["demo-suvi"], "keyed")
+    stack.ask("moi", sender="keyed")
+    import sqlite3
+
+    with sqlite3.connect(stack.tracker_db) as conn:
+        senders = {row[0] for row in conn.execute("SELECT sender_id FROM events")}
+    assert {"c:demo-suvi:keyed", "anon:keyed"} <= senders
+    assert all(s.startswith(("c:", "anon:")) for s in senders)
