@@ -17,6 +17,15 @@ BOT_STAMP := $(BOT_VENV)/.installed
 # Debian packages: Voikko for the Finnish spaCy pipeline's lemmas.
 DEBIAN_PACKAGES := libvoikko1 voikko-fi
 
+# Rasa: no telemetry or error reports sent anywhere, quieter TensorFlow; the
+# input channel module lives in bot/.
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+RASA := PYTHONPATH=bot $(BOT)/rasa
+RASA_DATA := --domain bot/domain.yml --data data/nlu bot/data
+MODEL := bot/models/polkuopas.tar.gz
+
 .PHONY: help
 help: ## list the commands
 	@echo "Polkuopas — make targets:"
@@ -51,11 +60,11 @@ $(BOT_STAMP): bot/requirements.txt
 # --- the two commands ---------------------------------------------------------
 
 .PHONY: run
-run: install demo ## install what is missing, seed the demo, start everything
+run: install demo train ## install what is missing, seed the demo, start everything
 	@scripts/run.sh
 
 .PHONY: test
-test: install lint paths-check ## install what is missing and run every test
+test: install lint paths-check nlu-vocab-check train test-stories ## install what is missing and run every test
 	$(APP)/python -m pytest
 
 # --- pieces -------------------------------------------------------------------
@@ -73,6 +82,32 @@ format: $(APP_STAMP) ## format the code with ruff
 .PHONY: paths-check
 paths-check: $(APP_STAMP) ## validate paths/*.yml and paths/roles.yml
 	$(APP)/polkuopas paths check
+
+.PHONY: nlu-vocab
+nlu-vocab: $(APP_STAMP) ## regenerate data/nlu/roles_generated.yml from paths/roles.yml
+	$(APP)/python -m polkuopas.nluvocab
+
+.PHONY: nlu-vocab-check
+nlu-vocab-check: $(APP_STAMP)
+	$(APP)/python -m polkuopas.nluvocab --check
+
+.PHONY: validate
+validate: $(BOT_STAMP) ## rasa data validate --fail-on-warnings
+	$(RASA) data validate --fail-on-warnings --config bot/config.yml $(RASA_DATA)
+
+.PHONY: train
+train: validate ## train the assistant (Rasa skips it when nothing changed)
+	$(RASA) train --config bot/config.yml $(RASA_DATA) \
+	  --out bot/models --fixed-model-name polkuopas
+
+.PHONY: test-stories
+test-stories: train ## conversation tests (tests/stories) with rasa test
+	$(RASA) test core --model $(MODEL) --stories tests/stories \
+	  --fail-on-prediction-errors --out var/rasa-test
+
+.PHONY: eval-nlu
+eval-nlu: $(BOT_STAMP) ## NLU benchmark: our pipeline and Rasa's default, side by side
+	$(BOT)/python bot/eval_nlu.py --out reports/nlu.md
 
 .PHONY: demo
 demo: $(APP_STAMP) ## seed the demo clients and professionals (idempotent)

@@ -1,22 +1,85 @@
 #!/usr/bin/env bash
-# `make run`: the store is migrated and the demo seeded (make did that); this
-# prints where everything is. Servers are added here as they are built.
+# `make run`: make has installed everything, seeded the demo and trained the
+# model. This starts the action server and the Rasa server, waits until both
+# answer, prints how to talk to them, and stops both on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 polkuopas=.venv/bin/polkuopas
-db=${POLKUOPAS_DB:-var/polkuopas.db}
+action_port=${POLKUOPAS_ACTION_PORT:-5055}
+rasa_port=${POLKUOPAS_RASA_PORT:-5005}
+export POLKUOPAS_ACTION_URL=${POLKUOPAS_ACTION_URL:-http://127.0.0.1:$action_port/webhook}
+export RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 SQLALCHEMY_SILENCE_UBER_WARNING=1
+mkdir -p var/log
 
-echo
-echo "Polkuopas is ready on embedded defaults."
-echo "  client store (SQLite): $db"
-echo "  service paths:         paths/ ($($polkuopas paths list | wc -l) paths)"
-echo
-echo "Demo clients:"
-$polkuopas client list | sed 's/^/  /'
-echo
-echo "Try the admin CLI:"
-echo "  $polkuopas paths show kuntouttava-tyotoiminta"
-echo "  $polkuopas client show demo-suvi"
-echo "  $polkuopas followups"
-echo "  $polkuopas client token demo-suvi --link"
+pids=()
+stop() {
+  trap - EXIT INT TERM
+  [ ${#pids[@]} -gt 0 ] && kill "${pids[@]}" 2>/dev/null || true
+  wait 2>/dev/null || true
+  echo "Polkuopas stopped."
+}
+trap stop EXIT INT TERM
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for port in "$action_port" "$rasa_port"; do
+  if port_busy "$port"; then
+    echo "Port $port is already in use: is Polkuopas already running? Stop it first." >&2
+    exit 1
+  fi
+done
+
+wait_for() { # name url log seconds
+  local name=$1 url=$2 log=$3 limit=$4 waited=0
+  printf "==> starting %s " "$name"
+  until curl -sf "$url" >/dev/null 2>&1; do
+    if ! kill -0 "${pids[-1]}" 2>/dev/null; then
+      echo; echo "$name stopped while starting; the end of $log:" >&2
+      tail -n 20 "$log" >&2
+      exit 1
+    fi
+    if [ "$waited" -ge "$limit" ]; then
+      echo; echo "$name did not answer within ${limit}s; see $log" >&2
+      exit 1
+    fi
+    printf "."; sleep 2; waited=$((waited + 2))
+  done
+  echo " ready"
+}
+
+POLKUOPAS_ACTION_PORT=$action_port .venv/bin/python -m polkuopas.action_server \
+  >var/log/action-server.log 2>&1 &
+pids+=($!)
+wait_for "action server" "http://127.0.0.1:$action_port/health" var/log/action-server.log 60
+
+PYTHONPATH=bot .venv-rasa/bin/rasa run --model bot/models/polkuopas.tar.gz \
+  --endpoints bot/endpoints.yml --credentials bot/credentials.yml \
+  --interface 127.0.0.1 --port "$rasa_port" >var/log/rasa.log 2>&1 &
+pids+=($!)
+wait_for "Rasa server" "http://127.0.0.1:$rasa_port/webhooks/rest/" var/log/rasa.log 180
+
+token=$($polkuopas client token demo-suvi --days 1 2>/dev/null | tail -n 1)
+cat <<MSG
+
+Polkuopas is running on embedded defaults (SQLite: ${POLKUOPAS_DB:-var/polkuopas.db}).
+  Rasa server (REST channel):  http://127.0.0.1:$rasa_port/webhooks/rest/webhook
+  action server:               http://127.0.0.1:$action_port  (/health, /actions)
+  logs:                        var/log/
+
+Ask as the demo client Suvi (a personal token valid for one day):
+  curl -s http://127.0.0.1:$rasa_port/webhooks/rest/webhook \\
+    -H 'Authorization: Bearer $token' \\
+    -d '{"sender": "demo", "message": "kuka on minun työvalmentajani?"}'
+
+Ask without a token (general questions only):
+  curl -s http://127.0.0.1:$rasa_port/webhooks/rest/webhook \\
+    -d '{"sender": "demo", "message": "mitä työhönvalmentaja tekee?"}'
+
+Demo clients: $($polkuopas client list | cut -f1 | tr '\n' ' ')
+Stop with Ctrl-C.
+MSG
+
+# Run until either server stops (or Ctrl-C).
+wait -n "${pids[@]}"
+echo "A server stopped unexpectedly; see var/log/." >&2
+exit 1
