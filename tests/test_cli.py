@@ -441,3 +441,46 @@ def test_console_script_runs(env, mini_dir):
         0,
         "mini\tMinin polku\tPieni polku (3 steps)\n",
     )
+
+
+# --- feedback and contact requests ------------------------------------------
+
+
+def test_feedback_report_by_topic_and_path(run, client, env):
+    store = stored(env)
+    with store.transaction():
+        store.add_feedback("ask_responsible", True, None, "c1", "mini")
+        store.add_feedback("ask_responsible", False, "  liian vaikea  ", "c1", "mini")
+        store.add_feedback("path_overview", None, "x" * 5000)
+    code, out, _ = run("feedback", "report", "--comments")
+    lines = out.splitlines()
+    assert code == 0
+    assert lines[:3] == [
+        "topic\tpath\thelpful\tnot helpful\tcomments",
+        "ask_responsible\tmini\t1\t1\t1",
+        "path_overview\t-\t0\t0\t1",
+    ]
+    assert lines[4].endswith("\task_responsible\tliian vaikea")
+    assert lines[5].endswith("x" * 1000)  # comments are cut to 1000 characters
+
+
+def test_feedback_report_empty(run):
+    assert run("feedback", "report") == (0, "no feedback yet\n", "")
+
+
+def test_contact_requests_list_and_done(run, client, env):
+    store = stored(env)
+    with store.transaction():
+        request_id = store.add_contact_request("c1", "ohjaaja", "oo")
+    code, out, _ = run("contacts")
+    assert code == 0
+    assert out.split("\t")[0] == str(request_id)
+    assert out.rstrip().endswith("c1\tOlli Ohjaaja [oo]")
+    assert run("contacts", "done", str(request_id))[0] == 0
+    assert run("contacts")[1] == "no open contact requests\n"
+    code, _, err = run("contacts", "done", str(request_id))
+    assert (code, err) == (
+        2,
+        f"polkuopas: error: contact request {request_id} is already handled\n",
+    )
+    assert run("contacts", "done", "999")[0] == 2

@@ -355,6 +355,27 @@ def cmd_contacts_done(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
+# --- feedback ---------------------------------------------------------------
+
+
+def cmd_feedback_report(ctx: Context, args: argparse.Namespace) -> int:
+    rows = ctx.store.feedback_summary()
+    if not rows:
+        out("no feedback yet")
+        return 0
+    out("topic\tpath\thelpful\tnot helpful\tcomments")
+    for row in rows:
+        out(
+            f"{row['topic']}\t{row['path_id']}\t{row['helpful'] or 0}\t"
+            f"{row['not_helpful'] or 0}\t{row['comments']}"
+        )
+    if args.comments:
+        out()
+        for row in ctx.store.feedback_comments():
+            out(f"{row['created_at'][:10]}\t{row['topic']}\t{row['comment']}")
+    return 0
+
+
 # --- demo -------------------------------------------------------------------
 
 
@@ -468,6 +489,14 @@ def build_parser() -> argparse.ArgumentParser:
     handled = contacts.add_subparsers(dest="cmd", metavar="COMMAND")
     sub = command(handled, "done", cmd_contacts_done, "mark a contact request handled")
     sub.add_argument("request_id", metavar="REQUEST_ID", type=int)
+
+    feedback = groups.add_parser(
+        "feedback", help="feedback from the chat"
+    ).add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+    sub = command(
+        feedback, "report", cmd_feedback_report, "summarise feedback by topic and path"
+    )
+    sub.add_argument("--comments", action="store_true", help="also list comments")
 
     command(groups, "demo", cmd_demo, "seed the demo clients (idempotent)")
     return parser

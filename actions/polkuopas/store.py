@@ -104,7 +104,21 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX contact_requests_open ON contact_requests(handled_at);
     """,
+    # 3: feedback from the chat widget ("was this helpful?" and comments).
+    """
+    CREATE TABLE feedback (
+        id INTEGER PRIMARY KEY,
+        client_id TEXT REFERENCES clients(id),
+        path_id TEXT,
+        topic TEXT NOT NULL,
+        helpful INTEGER CHECK (helpful IN (0, 1)),
+        comment TEXT,
+        created_at TEXT NOT NULL
+    );
+    """,
 ]
+
+FEEDBACK_COMMENT_MAX = 1000
 
 
 def now_utc() -> datetime:
@@ -414,6 +428,49 @@ class Store:
             raise Conflict(f"contact request {request_id} is already handled")
         self.db["contact_requests"].update(
             request_id, {"handled_at": iso(now_utc()), "handled_by": actor}
+        )
+
+    # --- feedback -----------------------------------------------------------
+
+    def add_feedback(
+        self,
+        topic: str,
+        helpful: bool | None,
+        comment: str | None,
+        client_id: str | None = None,
+        path_id: str | None = None,
+    ) -> int:
+        table = self.db["feedback"]
+        table.insert(
+            {
+                "client_id": client_id,
+                "path_id": path_id,
+                "topic": topic,
+                "helpful": None if helpful is None else int(helpful),
+                "comment": (comment or "").strip()[:FEEDBACK_COMMENT_MAX] or None,
+                "created_at": iso(now_utc()),
+            }
+        )
+        return table.last_pk
+
+    def feedback_summary(self) -> list[dict[str, Any]]:
+        """Counts by topic and path: helpful, not helpful, comments."""
+        return list(
+            self.db.query(
+                "SELECT topic, COALESCE(path_id, '-') AS path_id, "
+                "SUM(helpful = 1) AS helpful, SUM(helpful = 0) AS not_helpful, "
+                "COUNT(comment) AS comments FROM feedback "
+                "GROUP BY topic, COALESCE(path_id, '-') ORDER BY topic, path_id"
+            )
+        )
+
+    def feedback_comments(self) -> list[dict[str, Any]]:
+        return list(
+            self.db["feedback"].rows_where(
+                "comment IS NOT NULL",
+                select="created_at, topic, path_id, comment",
+                order_by="id",
+            )
         )
 
     # --- personal chat tokens -----------------------------------------------
