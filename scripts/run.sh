@@ -9,6 +9,10 @@ polkuopas=.venv/bin/polkuopas
 action_port=${POLKUOPAS_ACTION_PORT:-5055}
 rasa_port=${POLKUOPAS_RASA_PORT:-5005}
 export POLKUOPAS_ACTION_URL=${POLKUOPAS_ACTION_URL:-http://127.0.0.1:$action_port/webhook}
+# Only Rasa may call the action server: a fresh shared secret per start.
+POLKUOPAS_ACTION_SECRET=${POLKUOPAS_ACTION_SECRET:-$(.venv/bin/python -c \
+  'import secrets; print(secrets.token_urlsafe(32))')}
+export POLKUOPAS_ACTION_SECRET
 export RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 SQLALCHEMY_SILENCE_UBER_WARNING=1
 mkdir -p var/log
 

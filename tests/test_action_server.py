@@ -184,6 +184,30 @@ def test_server_webhook_crashing_action_returns_500_without_echo(client):
     }
 
 
+@pytest.fixture
+def guarded(tmp_path):
+    app = create_app(Settings(db=tmp_path / "g.db", action_secret="s3cret"))
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.mark.parametrize("header", [None, "", "wrong", "s3cret "])
+def test_server_webhook_without_the_secret_returns_401(guarded, header):
+    headers = {} if header is None else {"X-Polkuopas-Secret": header}
+    response = guarded.post("/webhook", json=action_call(), headers=headers)
+    assert response.status_code == 401
+    assert response.json() == {"error": "Unauthorized"}
+
+
+def test_server_webhook_with_the_secret_returns_200(guarded):
+    response = guarded.post(
+        "/webhook",
+        json=action_call("action_greet"),
+        headers={"X-Polkuopas-Secret": "s3cret"},
+    )
+    assert response.status_code == 200
+
+
 def test_server_webhook_other_clients_sender_reveals_nothing(client):
     """Identity comes only from the channel's metadata, never from sender_id."""
     body = action_call(sender_id="c:demo-valtteri:abc")

@@ -76,6 +76,7 @@ class Stack:
             "POLKUOPAS_DB": str(self.db),
             "POLKUOPAS_ACTION_PORT": str(action_port),
             "POLKUOPAS_ACTION_URL": f"http://127.0.0.1:{action_port}/webhook",
+            "POLKUOPAS_ACTION_SECRET": "end-to-end-secret",
             "RASA_TELEMETRY_ENABLED": "false",
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "PYTHONPATH": str(PROJECT_ROOT / "bot"),
@@ -84,6 +85,7 @@ class Stack:
         endpoints.write_text(
             "action_endpoint:\n"
             f'  url: "http://127.0.0.1:{action_port}/webhook"\n'
+            "  headers:\n    X-Polkuopas-Secret: end-to-end-secret\n"
             "tracker_store:\n  type: SQL\n  dialect: sqlite\n"
             f"  db: {self.tracker_db}\n"
         )

@@ -7,11 +7,16 @@ unknown action, 449 when the domain is missing. Unlike rasa_sdk, no error body
 echoes the request (it holds the user's messages). The actions run in
 rasa_sdk's own `ActionExecutor`.
 
+Only Rasa should call it: it binds to loopback by default, and with
+`POLKUOPAS_ACTION_SECRET` set it answers `/webhook` only to requests carrying
+that secret in the `X-Polkuopas-Secret` header (401 otherwise).
+
 Run it with `python -m polkuopas.action_server` (or `make run`).
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import zlib
@@ -39,6 +44,8 @@ from polkuopas.store import open_store
 log = logging.getLogger("polkuopas.action_server")
 
 INVALID_BODY = {"error": "Invalid body request"}
+# Rasa sends the shared secret in this header (bot/endpoints.yml).
+SECRET_HEADER = "X-Polkuopas-Secret"
 
 
 class _TrackerShape(BaseModel):
@@ -104,6 +111,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.post("/webhook")
     async def webhook(request: Request, executor: Executor) -> JSONResponse:
+        if settings.action_secret and not hmac.compare_digest(
+            request.headers.get(SECRET_HEADER, "").encode(),
+            settings.action_secret.encode(),
+        ):
+            return JSONResponse({"error": "Unauthorized"}, status_code=401)
         action_call = await _read_action_call(request)
         if action_call is None:
             return JSONResponse(INVALID_BODY, status_code=400)

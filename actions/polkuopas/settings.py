@@ -47,6 +47,11 @@ class Settings(BaseSettings):
         "(bot/endpoints.yml reads it).",
     )
     rasa_port: int = Field(default=5005, description="Port of the Rasa server.")
+    action_secret: str = Field(
+        default="",
+        description="When set, the action server answers /webhook only to "
+        "requests carrying it in the X-Polkuopas-Secret header (Rasa sends it).",
+    )
     actor: str = Field(
         default="",
         description="Name recorded in the audit log for CLI changes "
