@@ -17,6 +17,7 @@ Runs inside Rasa (Python 3.10): standard library and Rasa's own Sanic only.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -24,6 +25,7 @@ import os
 import re
 import sqlite3
 import threading
+import urllib.request
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -51,6 +53,25 @@ TOO_LONG = (
     "Viestisi on liian pitkä. Kirjoita lyhyempi viesti, enintään "
     f"{MAX_MESSAGE_CHARS} merkkiä."
 )
+# When the action server is down or slow, the client still gets an answer
+# within a few seconds, and the next message tries again.
+REPLY_TIMEOUT_SECONDS = float(os.environ.get("POLKUOPAS_REPLY_TIMEOUT", "6"))
+UNAVAILABLE = (
+    "En pysty juuri nyt hakemaan tietojasi. Yritä hetken päästä uudelleen. "
+    "Jos asia on kiireellinen, soita omalle työntekijällesi tai hyvinvointialueesi "
+    "sosiaalipalvelujen neuvontaan. Hätätilanteessa soita 112."
+)
+
+
+def action_server_up(timeout: float = 1.0) -> bool:
+    """Does the action server answer its health check? (URL from the env.)"""
+    url = os.environ.get("POLKUOPAS_ACTION_URL", "http://127.0.0.1:5055/webhook")
+    health = url.rsplit("/", 1)[0] + "/health"
+    try:
+        with urllib.request.urlopen(health, timeout=timeout) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
 
 
 class TokenStore:
@@ -171,25 +192,41 @@ class TokenRestInput(InputChannel):
             )
             conversation = conversation_id(identity, sender)
             collector = CollectingOutputChannel()
+            client = identity.get("client_id") or "-"
             try:
-                await on_new_message(
-                    UserMessage(
-                        text,
-                        collector,
-                        conversation,
-                        input_channel=self.name(),
-                        metadata={IDENTITY_KEY: identity},
-                    )
+                await asyncio.wait_for(
+                    on_new_message(
+                        UserMessage(
+                            text,
+                            collector,
+                            conversation,
+                            input_channel=self.name(),
+                            metadata={IDENTITY_KEY: identity},
+                        )
+                    ),
+                    timeout=REPLY_TIMEOUT_SECONDS,
                 )
+            except asyncio.TimeoutError:
+                log.warning(
+                    "no reply within %ss (client=%s)", REPLY_TIMEOUT_SECONDS, client
+                )
+                return response.json([{"recipient_id": sender, "text": UNAVAILABLE}])
             except Exception:
                 # Never log the message text or the token.
-                log.exception(
-                    "message handling failed (client=%s)",
-                    identity.get("client_id") or "-",
-                )
+                log.exception("message handling failed (client=%s)", client)
                 return response.json(
                     {"error": "the assistant failed to answer"}, status=500
                 )
+            if not collector.messages:
+                # Rasa answers nothing when a custom action could not be run.
+                up = await asyncio.get_running_loop().run_in_executor(
+                    None, action_server_up
+                )
+                if not up:
+                    log.warning("action server unreachable (client=%s)", client)
+                    return response.json(
+                        [{"recipient_id": sender, "text": UNAVAILABLE}]
+                    )
             # The client sees their own `sender`, not the internal conversation id.
             for message in collector.messages:
                 message["recipient_id"] = sender

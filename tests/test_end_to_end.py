@@ -91,21 +91,9 @@ class Stack:
         )
         credentials = self.root / "credentials.yml"
         credentials.write_text(f"polkuopas_channel.TokenRestInput:\n  db: {self.db}\n")
-        action_log = self.logs[0].open("w")
-        self.processes.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "polkuopas.action_server"],
-                env=env,
-                stdout=action_log,
-                stderr=subprocess.STDOUT,
-            )
-        )
-        wait_until_up(
-            f"http://127.0.0.1:{action_port}/health",
-            self.processes[-1],
-            self.logs[0],
-            60,
-        )
+        self.env = env
+        self.action_port = action_port
+        self.start_action_server()
         rasa_log = self.logs[1].open("w")
         self.processes.append(
             subprocess.Popen(
@@ -122,6 +110,23 @@ class Stack:
             self.logs[1],
             240,
         )
+
+    def start_action_server(self) -> None:
+        action_log = self.logs[0].open("a")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "polkuopas.action_server"],
+            env=self.env,
+            stdout=action_log,
+            stderr=subprocess.STDOUT,
+        )
+        self.processes.insert(0, process)
+        health = f"http://127.0.0.1:{self.action_port}/health"
+        wait_until_up(health, process, self.logs[0], 60)
+
+    def stop_action_server(self) -> None:
+        process = self.processes.pop(0)
+        process.terminate()
+        process.wait(timeout=20)
 
     def stop(self) -> None:
         for process in self.processes:
@@ -260,6 +265,20 @@ def test_raw_tokens_are_never_stored_or_logged(stack):
     for token in stack.tokens.values():
         assert token.encode() not in stored
         assert token.encode() not in logged
+
+
+def test_action_server_down_gets_a_polite_answer_and_recovers(stack):
+    token = stack.tokens["demo-suvi"]
+    stack.stop_action_server()
+    try:
+        started = time.monotonic()
+        text = stack.text("kuka on minun työvalmentajani?", token, "outage")
+        assert time.monotonic() - started < 8
+        assert text.startswith("En pysty juuri nyt hakemaan tietojasi.")
+    finally:
+        stack.start_action_server()
+    text = stack.text("kuka on minun työvalmentajani?", token, "outage")
+    assert "Sari Lehtonen" in text
 
 
 def test_conversations_are_keyed_by_checked_identity(stack):

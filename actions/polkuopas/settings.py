@@ -47,6 +47,12 @@ class Settings(BaseSettings):
         "(bot/endpoints.yml reads it).",
     )
     rasa_port: int = Field(default=5005, description="Port of the Rasa server.")
+    reply_timeout: float = Field(
+        default=6.0,
+        gt=0,
+        description="Seconds the chat channel waits for an answer before it "
+        "says the service is unavailable (read by bot/polkuopas_channel.py).",
+    )
     action_secret: str = Field(
         default="",
         description="When set, the action server answers /webhook only to "
