@@ -22,7 +22,7 @@ from polkuopas.admin import Admin
 from polkuopas.catalog import Catalog, PathFileError, load_catalog
 from polkuopas.errors import PolkuopasError
 from polkuopas.settings import get_settings
-from polkuopas.store import Store, open_store
+from polkuopas.store import Store, backup, open_store, purge_conversations
 
 EXIT_USAGE = 2
 LAMP = "[pilotti]"
@@ -54,6 +54,16 @@ def _days(text: str) -> int:
         raise argparse.ArgumentTypeError(f"invalid number of days {text!r}") from None
     if not 1 <= value <= 365:
         raise argparse.ArgumentTypeError(f"--days must be 1-365, got {value}")
+    return value
+
+
+def _days_any(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number of days {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"days must be at least 1, got {value}")
     return value
 
 
@@ -376,6 +386,25 @@ def cmd_feedback_report(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
+# --- backup and retention ---------------------------------------------------
+
+
+def cmd_backup(ctx: Context, args: argparse.Namespace) -> int:
+    target = Path(args.file)
+    backup(ctx.store.db, target)
+    ctx.store.audit(ctx.actor, "backup", "database", str(target))
+    out(f"backed up {ctx.db_path} to {target}")
+    return 0
+
+
+def cmd_conversations_purge(ctx: Context, args: argparse.Namespace) -> int:
+    days = args.older_than or ctx.settings.retention_days
+    tracker_db = Path(args.tracker_db or ctx.settings.tracker_db)
+    count = purge_conversations(tracker_db, days)
+    out(f"deleted {count} conversation(s) idle for more than {days} days")
+    return 0
+
+
 # --- demo -------------------------------------------------------------------
 
 
@@ -497,6 +526,23 @@ def build_parser() -> argparse.ArgumentParser:
         feedback, "report", cmd_feedback_report, "summarise feedback by topic and path"
     )
     sub.add_argument("--comments", action="store_true", help="also list comments")
+
+    sub = command(groups, "backup", cmd_backup, "online backup of the client store")
+    sub.add_argument("file", metavar="FILE", help="new file to write the copy to")
+    conversations = groups.add_parser(
+        "conversations", help="stored chat conversations"
+    ).add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+    sub = command(
+        conversations,
+        "purge",
+        cmd_conversations_purge,
+        "delete conversations idle longer than the retention period",
+    )
+    sub.add_argument(
+        "--older-than", action=_Once, type=_days_any, metavar="DAYS",
+        help="days (default: POLKUOPAS_RETENTION_DAYS)",
+    )  # fmt: skip
+    sub.add_argument("--tracker-db", action=_Once, help="Rasa's tracker store file")
 
     command(groups, "demo", cmd_demo, "seed the demo clients (idempotent)")
     return parser

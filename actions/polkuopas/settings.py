@@ -58,6 +58,17 @@ class Settings(BaseSettings):
         description="When set, the action server answers /webhook only to "
         "requests carrying it in the X-Polkuopas-Secret header (Rasa sends it).",
     )
+    tracker_db: Path = Field(
+        default=PROJECT_ROOT / "var" / "rasa-tracker.db",
+        description="Rasa's conversation store (SQLite tracker store, "
+        "bot/endpoints.yml).",
+    )
+    retention_days: int = Field(
+        default=90,
+        ge=1,
+        description="Conversations idle longer than this are deleted by "
+        "`polkuopas conversations purge`.",
+    )
     actor: str = Field(
         default="",
         description="Name recorded in the audit log for CLI changes "

@@ -561,5 +561,59 @@ def open_store(path: Path | str) -> Store:
     return Store(db)
 
 
+def backup(db: Database, target: Path) -> None:
+    """Copy the live database to `target` with SQLite's online backup.
+
+    Readers and writers may go on meanwhile; the copy is written beside the
+    target and renamed into place, so a half-written backup never exists.
+    """
+    target = Path(target)
+    if target.exists():
+        raise Conflict(f"{target} already exists; choose a new file name")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    copy = sqlite3.connect(str(partial))
+    try:
+        db.conn.backup(copy)
+        copy.execute("PRAGMA journal_mode = DELETE")
+    finally:
+        copy.close()
+    partial.rename(target)
+
+
+def purge_conversations(tracker_db: Path, older_than_days: int) -> int:
+    """Delete Rasa conversations whose last event is older than the limit.
+
+    Works on Rasa's SQL tracker store (table `events`); returns how many
+    conversations were deleted. A missing file means nothing to delete.
+    """
+    if not Path(tracker_db).exists():
+        return 0
+    cutoff = (now_utc() - timedelta(days=older_than_days)).timestamp()
+    conn = sqlite3.connect(str(tracker_db), timeout=10, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        old = [
+            row[0]
+            for row in conn.execute(
+                "SELECT sender_id FROM events GROUP BY sender_id "
+                "HAVING MAX(timestamp) < ?",
+                [cutoff],
+            )
+        ]
+        conn.executemany("DELETE FROM events WHERE sender_id = ?", [[s] for s in old])
+        conn.execute("COMMIT")
+    except sqlite3.OperationalError as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        if "no such table" in str(exc):
+            return 0
+        raise
+    finally:
+        conn.close()
+    return len(old)
+
+
 def token_expiry(days: int, now: datetime | None = None) -> datetime:
     return (now or now_utc()) + timedelta(days=days)
