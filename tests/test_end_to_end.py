@@ -258,13 +258,15 @@ def test_empty_message_gets_no_answer(stack):
     assert stack.ask("   ") == []
 
 
-def test_raw_tokens_are_never_stored_or_logged(stack):
+def test_raw_tokens_and_message_texts_are_never_logged(stack):
     stack.ask("moi", stack.tokens["demo-suvi"], "audit")
+    stack.ask("salainen kysymys numero 4711", stack.tokens["demo-suvi"], "audit")
     stored = stack.tracker_db.read_bytes() + stack.db.read_bytes()
     logged = b"".join(log.read_bytes() for log in stack.logs)
     for token in stack.tokens.values():
         assert token.encode() not in stored
         assert token.encode() not in logged
+    assert "salainen kysymys".encode() not in logged
 
 
 def test_action_server_down_gets_a_polite_answer_and_recovers(stack):
