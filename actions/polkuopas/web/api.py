@@ -1,0 +1,175 @@
+"""The web app's JSON API, used by the chat widget and the demo page.
+
+`GET /api/identity` tells the widget whether its token is good (nothing more),
+`POST /api/feedback` stores "was this helpful?" and comments, `GET
+/api/polut/{id}` gives a path picture without any client's data, and `POST
+/api/demo-token` lends the demo page a short-lived token for a demo client,
+only when POLKUOPAS_DEMO is on. Every error is `{"error": ...}` and never
+echoes what was sent.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+
+from polkuopas.answers import path_payload
+from polkuopas.catalog import Catalog
+from polkuopas.demo import CLIENTS
+from polkuopas.errors import NotFound
+from polkuopas.store import FEEDBACK_COMMENT_MAX, Store, iso, new_token, now_utc
+from polkuopas.web.config import WebSettings
+
+BEARER_RE = re.compile(r"^\s*Bearer\s+([A-Za-z0-9_-]{16,256})\s*$", re.IGNORECASE)
+DEMO_TOKEN_HOURS = 2
+DEMO_ACTOR = "polkuopas-web (demo)"
+DEMO_CLIENT_IDS = tuple(c.id for c in CLIENTS)
+
+# Personal data a comment must not keep: e-mail addresses, Finnish personal
+# identity codes and phone numbers are replaced before the comment is stored.
+_SCRUB = [
+    (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "[sähköposti]"),
+    (
+        re.compile(r"\b\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]\b", re.IGNORECASE),
+        "[henkilötunnus]",
+    ),
+    (re.compile(r"(?<![\w.])\+?\d(?:[\s-]?\d){6,}(?![\w])"), "[puhelinnumero]"),
+]
+# Control characters and invisible direction marks (which can disguise text).
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]"
+)
+
+router = APIRouter(prefix="/api")
+
+
+def get_store(request: Request) -> Store:
+    return request.app.state.store
+
+
+def get_catalog(request: Request) -> Catalog:
+    return request.app.state.catalog
+
+
+def get_settings(request: Request) -> WebSettings:
+    return request.app.state.settings
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+CatalogDep = Annotated[Catalog, Depends(get_catalog)]
+SettingsDep = Annotated[WebSettings, Depends(get_settings)]
+AuthHeader = Annotated[str | None, Header(alias="authorization")]
+
+
+def bearer_token(header: str | None) -> str | None:
+    match = BEARER_RE.match(header or "")
+    return match.group(1) if match else None
+
+
+def scrub(comment: str) -> str:
+    """The comment without control characters and obvious personal data."""
+    text = _CONTROL.sub("", comment).strip()
+    for pattern, replacement in _SCRUB:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class FeedbackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    topic: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    helpful: StrictBool | None = None
+    comment: str | None = Field(default=None, max_length=FEEDBACK_COMMENT_MAX)
+    path_id: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9-]{0,99}$")
+
+    @field_validator("comment")
+    @classmethod
+    def _comment(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return scrub(value) or None
+
+
+class DemoTokenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    client: str = Field(max_length=64)
+
+
+@router.get("/identity")
+async def identity(store: StoreDep, authorization: AuthHeader = None) -> dict[str, str]:
+    """Whether the presented token is good: "valid", "expired", "revoked" or
+    "none". The client id stays on the server."""
+    raw = bearer_token(authorization)
+    if raw is None:
+        return {"identity": "none"}
+    status = store.check_token(raw).status
+    return {"identity": "none" if status == "unknown" else status}
+
+
+@router.post("/feedback", status_code=201)
+async def feedback(
+    body: FeedbackIn,
+    store: StoreDep,
+    catalog: CatalogDep,
+    authorization: AuthHeader = None,
+) -> dict[str, Any]:
+    if body.helpful is None and not body.comment:
+        raise HTTPException(400, "give 'helpful' or a non-empty 'comment'")
+    if body.path_id is not None and body.path_id not in catalog.paths:
+        raise HTTPException(400, "unknown path_id")
+    client_id, path_id = None, body.path_id
+    raw = bearer_token(authorization)
+    check = store.check_token(raw) if raw else None
+    if check and check.valid:
+        client = store.find_client(check.client_id or "")
+        if client is not None:
+            # Only the pseudonymous id and the client's own path are kept.
+            client_id, path_id = client.id, client.path_id
+    with store.transaction():
+        feedback_id = store.add_feedback(
+            body.topic, body.helpful, body.comment, client_id, path_id
+        )
+    return {"id": feedback_id}
+
+
+@router.get("/polut/{path_id}")
+async def path_picture(path_id: str, catalog: CatalogDep) -> dict[str, Any]:
+    path = catalog.paths.get(path_id)
+    if path is None:
+        raise HTTPException(404, "unknown path")
+    return path_payload(catalog, path, None)
+
+
+@router.post("/demo-token")
+async def demo_token(
+    body: DemoTokenIn, store: StoreDep, settings: SettingsDep
+) -> dict[str, str]:
+    """A token valid for two hours, for the demo clients only, when the demo is
+    on: the demo page uses it as if it came from a personal link."""
+    if not settings.demo:
+        raise HTTPException(404, "the demo is not enabled")
+    if body.client not in DEMO_CLIENT_IDS:
+        raise HTTPException(400, "not a demo client")
+    raw = new_token()
+    expires = now_utc() + timedelta(hours=DEMO_TOKEN_HOURS)
+    try:
+        with store.transaction():
+            store.get_client(body.client)
+            store.add_token(body.client, raw, expires)
+            store.audit(
+                DEMO_ACTOR,
+                "issue-demo-token",
+                "client",
+                body.client,
+                expires=iso(expires),
+            )
+    except NotFound:
+        raise HTTPException(
+            409, "the demo clients are missing: run `polkuopas demo`"
+        ) from None
+    return {"token": raw, "expires_at": iso(expires)}
