@@ -14,8 +14,10 @@ BOT := $(BOT_VENV)/bin
 PIP_FILTER := { grep -v "^WARNING: Location 'file:" || true; }
 APP_STAMP := $(APP_VENV)/.installed
 BOT_STAMP := $(BOT_VENV)/.installed
-# Debian packages: Voikko for the Finnish spaCy pipeline's lemmas.
+# Debian packages: Voikko for the Finnish spaCy pipeline's lemmas; Chromium for
+# the browser tests (Playwright drives Debian's binary; it downloads no browser).
 DEBIAN_PACKAGES := libvoikko1 voikko-fi
+BROWSER_PACKAGES := chromium
 
 # Rasa: no telemetry or error reports sent anywhere, quieter TensorFlow; the
 # input channel module lives in bot/.
@@ -41,6 +43,10 @@ install: system-deps $(APP_STAMP) $(BOT_STAMP) ## install whatever is missing (b
 system-deps:
 	@scripts/system-deps.sh $(DEBIAN_PACKAGES)
 
+.PHONY: browser-deps
+browser-deps:
+	@scripts/system-deps.sh $(BROWSER_PACKAGES)
+
 $(APP_STAMP): pyproject.toml
 	@echo "==> app environment ($(APP_VENV)): action server, CLI, web app, test tools"
 	@test -x $(APP)/python || "$$(scripts/find-python.sh app)" -m venv $(APP_VENV)
@@ -64,7 +70,7 @@ run: install demo train ## install what is missing, seed the demo, start everyth
 	@scripts/run.sh
 
 .PHONY: test
-test: install lint paths-check nlu-vocab-check train test-stories ## install what is missing and run every test
+test: install browser-deps lint paths-check nlu-vocab-check train test-stories ## install what is missing and run every test
 	$(APP)/python -m pytest
 
 # --- pieces -------------------------------------------------------------------
@@ -104,6 +110,10 @@ train: validate ## train the assistant (Rasa skips it when nothing changed)
 test-stories: train ## conversation tests (tests/stories) with rasa test
 	$(RASA) test core --model $(MODEL) --stories tests/stories \
 	  --fail-on-prediction-errors --out var/rasa-test
+
+.PHONY: test-browser
+test-browser: $(APP_STAMP) browser-deps ## browser tests only (Chromium through Playwright)
+	$(APP)/python -m pytest tests/browser -q
 
 .PHONY: eval-nlu
 eval-nlu: $(BOT_STAMP) ## NLU benchmark: our pipeline and Rasa's default, side by side

@@ -121,6 +121,19 @@ class TokenStore:
         return {"identity": "valid", "client_id": client_id}
 
 
+class NamedCollectingOutputChannel(CollectingOutputChannel):
+    """Rasa's collector, keeping the message name the actions attach
+    ("polkuopas_message"): the widget sends it back as the feedback topic."""
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        name = message.get("polkuopas_message")
+        before = len(self.messages)
+        await super().send_response(recipient_id, message)
+        if isinstance(name, str):
+            for collected in self.messages[before:]:
+                collected["polkuopas_message"] = name
+
+
 def bearer_token(header: str | None) -> str | None:
     match = BEARER_RE.match(header or "")
     return match.group(1) if match else None
@@ -191,7 +204,7 @@ class TokenRestInput(InputChannel):
                 bearer_token(request.headers.get("authorization"))
             )
             conversation = conversation_id(identity, sender)
-            collector = CollectingOutputChannel()
+            collector = NamedCollectingOutputChannel()
             client = identity.get("client_id") or "-"
             try:
                 await asyncio.wait_for(

@@ -8,6 +8,11 @@ cd "$(dirname "$0")/.."
 polkuopas=.venv/bin/polkuopas
 action_port=${POLKUOPAS_ACTION_PORT:-5055}
 rasa_port=${POLKUOPAS_RASA_PORT:-5005}
+web_port=${POLKUOPAS_WEB_PORT:-8000}
+export POLKUOPAS_DEMO=${POLKUOPAS_DEMO:-true}
+export POLKUOPAS_RASA_URL=${POLKUOPAS_RASA_URL:-http://127.0.0.1:$rasa_port}
+export POLKUOPAS_CORS_ORIGINS=${POLKUOPAS_CORS_ORIGINS:-http://localhost:$web_port http://127.0.0.1:$web_port}
+read -r -a cors_origins <<<"${POLKUOPAS_CORS_ORIGINS//,/ }"
 export POLKUOPAS_ACTION_URL=${POLKUOPAS_ACTION_URL:-http://127.0.0.1:$action_port/webhook}
 # Only Rasa may call the action server: a fresh shared secret per start.
 POLKUOPAS_ACTION_SECRET=${POLKUOPAS_ACTION_SECRET:-$(.venv/bin/python -c \
@@ -26,7 +31,7 @@ stop() {
 trap stop EXIT INT TERM
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for port in "$action_port" "$rasa_port"; do
+for port in "$action_port" "$rasa_port" "$web_port"; do
   if port_busy "$port"; then
     echo "Port $port is already in use: is Polkuopas already running? Stop it first." >&2
     exit 1
@@ -58,14 +63,24 @@ wait_for "action server" "http://127.0.0.1:$action_port/health" var/log/action-s
 
 PYTHONPATH=bot .venv-rasa/bin/rasa run --model bot/models/polkuopas.tar.gz \
   --endpoints bot/endpoints.yml --credentials bot/credentials.yml \
-  --interface 127.0.0.1 --port "$rasa_port" >var/log/rasa.log 2>&1 &
+  --interface 127.0.0.1 --port "$rasa_port" --cors "${cors_origins[@]}" \
+  >var/log/rasa.log 2>&1 &
 pids+=($!)
 wait_for "Rasa server" "http://127.0.0.1:$rasa_port/webhooks/rest/" var/log/rasa.log 180
 
+POLKUOPAS_WEB_PORT=$web_port .venv/bin/python -m polkuopas.web >var/log/web.log 2>&1 &
+pids+=($!)
+wait_for "web app" "http://127.0.0.1:$web_port/health" var/log/web.log 60
+
 token=$($polkuopas client token demo-suvi --days 1 2>/dev/null | tail -n 1)
+link=$(POLKUOPAS_LINK_BASE="http://localhost:$web_port/" \
+  $polkuopas client token demo-valtteri --days 1 --link 2>/dev/null | tail -n 1)
 cat <<MSG
 
 Polkuopas is running on embedded defaults (SQLite: ${POLKUOPAS_DB:-var/polkuopas.db}).
+  demo page (open this):       http://localhost:$web_port/
+  role page, paths, embed:     http://localhost:$web_port/roolit  /polut  /upotus
+  Valtteri's personal link:    $link
   Rasa server (REST channel):  http://127.0.0.1:$rasa_port/webhooks/rest/webhook
   action server:               http://127.0.0.1:$action_port  (/health, /actions)
   logs:                        var/log/

@@ -58,6 +58,28 @@ class Settings(BaseSettings):
         description="When set, the action server answers /webhook only to "
         "requests carrying it in the X-Polkuopas-Secret header (Rasa sends it).",
     )
+    web_host: str = Field(
+        default="127.0.0.1", description="Address the web app binds to."
+    )
+    web_port: int = Field(default=8000, description="Port of the web app.")
+    rasa_url: str = Field(
+        default="http://127.0.0.1:5005",
+        description="The Rasa server as the browser reaches it (the widget's "
+        "server, the pages' CSP connect-src).",
+    )
+    cors_origins: str = Field(
+        default="http://localhost:8000 http://127.0.0.1:8000",
+        description="Origins (space- or comma-separated) of pages that may embed "
+        "the widget; the web app's API and Rasa --cors.",
+    )
+    demo: bool = Field(
+        default=False,
+        description="The demo page may issue 2-hour tokens for the demo clients.",
+    )
+    widget_dir: Path = Field(
+        default=PROJECT_ROOT / "web-widget",
+        description="Folder of the chat widget's sources.",
+    )
     tracker_db: Path = Field(
         default=PROJECT_ROOT / "var" / "rasa-tracker.db",
         description="Rasa's conversation store (SQLite tracker store, "
