@@ -2,7 +2,9 @@
 
 The servers and helpers are in browser_stack.py. Every test module here is
 marked `browser` and `rasa`; Chromium is Debian's /usr/bin/chromium, never a
-browser Playwright downloads.
+browser Playwright downloads. The fixtures have package scope: Playwright's sync
+API keeps an event loop running in the main thread, so it (and these servers)
+must be gone before the async tests in the rest of tests/ run.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import pytest
 from .browser_stack import CHROMIUM, CHROMIUM_ARGS, MODEL, Chat, Servers
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def servers(tmp_path_factory) -> Iterator[Servers]:
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: run `make train` first")
@@ -27,7 +29,7 @@ def servers(tmp_path_factory) -> Iterator[Servers]:
         stack.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
