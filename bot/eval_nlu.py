@@ -1,0 +1,705 @@
+"""NLU benchmark: our Finnish pipeline against Rasa's default pipeline.
+
+Run in the bot environment (Python 3.10, Rasa 3.6) from anywhere:
+
+    .venv-rasa/bin/python bot/eval_nlu.py [--out reports/nlu.md]
+
+It trains one NLU model per config on `data/nlu/` (ours: bot/config.yml, the
+default: bot/config-default.yml), parses every sentence of `tests/nlu/eval.yml`
+(never trained on) and reports side by side: intent accuracy and macro-F1, the
+`role` entity by value (the role id after synonym mapping, per utterance) and by
+exact span, training time, mean parse latency, and the most frequent intent
+confusions of the first config. The Markdown report goes to --out.
+
+Settings were chosen by cross-validation on the training data only:
+
+    .venv-rasa/bin/python bot/eval_nlu.py --cv 3 --config bot/config.yml \
+        --config /tmp/variant.yml
+
+splits the examples of `data/nlu/` into K folds stratified by intent, trains on
+K-1 and tests on the held-out fold; the eval set is not read. The vocabulary
+(synonyms and lookup tables written explicitly, i.e. `roles_generated.yml`) is
+kept in every fold; synonyms that only come from annotated examples are not, so
+a held-out sentence cannot leak its words into the model.
+
+Exit codes: 0 done, 1 a training failed, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+# No training cache: every model is trained from scratch, so the training times
+# are comparable and no .rasa/ folder is left behind.
+os.environ.setdefault("RASA_MAX_CACHE_SIZE", "0")
+
+import argparse
+import asyncio
+import importlib
+import json
+import logging
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+NLU_DIR = ROOT / "data" / "nlu"
+EVAL_FILE = ROOT / "tests" / "nlu" / "eval.yml"
+CONFIGS = {
+    "ours": ROOT / "bot" / "config.yml",
+    "default": ROOT / "bot" / "config-default.yml",
+}
+ENTITY = "role"
+FALLBACK = "nlu_fallback"
+LANGUAGE = "fi"
+
+
+def say(message: str) -> None:
+    """A progress line, flushed at once (training takes minutes)."""
+    print(f"[eval-nlu {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def quiet() -> None:
+    """Keep Rasa's and TensorFlow's output to warnings worth reading."""
+    # Import first: importing Rasa installs its own warning filters.
+    for module in ("rasa.model_training", "rasa.core.agent"):
+        importlib.import_module(module)
+    from rasa.utils.log_utils import configure_structlog
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    for name in ("rasa", "tensorflow", "absl", "spacy", "sqlalchemy"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    configure_structlog(logging.WARNING)  # the parser logs every message at debug
+    for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
+        warnings.filterwarnings("ignore", category=category)
+    for message in ("Creating an ndarray from ragged", ".*deprecated"):
+        warnings.filterwarnings("ignore", message=message)
+
+
+# --- data ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    value: str
+
+
+@dataclass
+class Example:
+    text: str
+    intent: str
+    roles: list[Span]
+    message: Any = None  # the Rasa Message, kept for writing training folds
+
+
+@dataclass
+class Prediction:
+    intent: str
+    confidence: float
+    ranked: str  # the best intent of the ranking, before any fallback
+    top: list[tuple[str, float]]  # the two best intents of the ranking
+    roles: list[Span]
+    seconds: float
+
+
+def _spans(entities: list[dict[str, Any]]) -> list[Span]:
+    return [
+        Span(int(e["start"]), int(e["end"]), str(e.get("value", "")))
+        for e in entities or []
+        if e.get("entity") == ENTITY
+    ]
+
+
+def load_examples(path: Path) -> list[Example]:
+    """Intent examples of a file or folder, parsed by Rasa's own reader."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    data = load_data(str(path), LANGUAGE)
+    return [
+        Example(m.get("text"), m.get("intent"), _spans(m.get("entities")), m)
+        for m in data.intent_examples
+    ]
+
+
+def load_vocabulary(folder: Path) -> Any:
+    """The explicit vocabulary of a folder: synonym and lookup sections, regexes.
+
+    Synonyms that Rasa derives from annotated examples are left out (training
+    derives them again from whatever examples it gets).
+    """
+    from rasa.shared.nlu.training_data.loading import load_data
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    synonyms: dict[str, str] = {}
+    lookups: list[dict[str, Any]] = []
+    regexes: list[dict[str, Any]] = []
+    for file in sorted(folder.glob("*.yml")):
+        data = load_data(str(file), LANGUAGE)
+        derived = {
+            m.get("text")[e["start"] : e["end"]]
+            for m in data.training_examples
+            for e in m.get("entities") or []
+        }
+        synonyms.update(
+            {k: v for k, v in data.entity_synonyms.items() if k not in derived}
+        )
+        lookups += data.lookup_tables
+        regexes += data.regex_features
+    return TrainingData(
+        entity_synonyms=synonyms, lookup_tables=lookups, regex_features=regexes
+    )
+
+
+def folds(examples: list[Example], k: int, seed: int) -> list[list[Example]]:
+    """K folds, stratified by intent, from a seeded shuffle."""
+    by_intent: dict[str, list[Example]] = defaultdict(list)
+    for example in examples:
+        by_intent[example.intent].append(example)
+    rng = random.Random(seed)
+    out: list[list[Example]] = [[] for _ in range(k)]
+    offset = 0
+    for intent in sorted(by_intent):
+        group = by_intent[intent][:]
+        rng.shuffle(group)
+        for i, example in enumerate(group):
+            out[(i + offset) % k].append(example)
+        offset += len(group)
+    return out
+
+
+def write_training_file(
+    examples: list[Example], vocabulary: Any, folder: Path, name: str
+) -> Path:
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    data = TrainingData(
+        training_examples=[e.message for e in examples],
+        entity_synonyms=dict(vocabulary.entity_synonyms),
+        lookup_tables=list(vocabulary.lookup_tables),
+        regex_features=list(vocabulary.regex_features),
+    )
+    path = folder / f"{name}.yml"
+    path.write_text(data.nlu_as_yaml(), encoding="utf-8")
+    return path
+
+
+# --- training and parsing ------------------------------------------------------
+
+
+class TrainingFailed(RuntimeError):
+    pass
+
+
+def train(config: Path, nlu: Path, out: Path, name: str) -> tuple[Path, float]:
+    """Train an NLU model; return the model archive and the seconds it took."""
+    from rasa.model_training import train_nlu
+
+    started = time.perf_counter()
+    try:
+        model = train_nlu(
+            config=str(config),
+            nlu_data=str(nlu),
+            output=str(out),
+            fixed_model_name=name,
+        )
+    except Exception as exc:  # Rasa raises many kinds; report and stop
+        raise TrainingFailed(f"training with {config} failed: {exc}") from exc
+    seconds = time.perf_counter() - started
+    if not model or not Path(model).exists():
+        raise TrainingFailed(f"training with {config} produced no model")
+    return Path(model), seconds
+
+
+def parse_all(model: Path, examples: list[Example]) -> list[Prediction]:
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model))
+
+    async def run() -> list[Prediction]:
+        await agent.parse_message("hei")  # warm-up: first call builds graphs
+        found = []
+        for example in examples:
+            started = time.perf_counter()
+            parsed = await agent.parse_message(example.text)
+            seconds = time.perf_counter() - started
+            intent = parsed.get("intent") or {}
+            ranking = [
+                r for r in parsed.get("intent_ranking") or [] if r["name"] != FALLBACK
+            ]
+            found.append(
+                Prediction(
+                    intent=str(intent.get("name")),
+                    confidence=float(intent.get("confidence") or 0.0),
+                    ranked=ranking[0]["name"] if ranking else str(intent.get("name")),
+                    top=[(r["name"], float(r["confidence"])) for r in ranking[:2]],
+                    roles=_spans(parsed.get("entities")),
+                    seconds=seconds,
+                )
+            )
+        return found
+
+    return asyncio.run(run())
+
+
+# --- metrics -------------------------------------------------------------------
+
+
+@dataclass
+class Scores:
+    name: str
+    config: str
+    n: int = 0
+    accuracy: float = 0.0
+    accuracy_ranked: float = 0.0
+    macro_f1: float = 0.0
+    fallbacks: int = 0
+    value_p: float = 0.0
+    value_r: float = 0.0
+    value_f1: float = 0.0
+    span_p: float = 0.0
+    span_r: float = 0.0
+    span_f1: float = 0.0
+    known_f1: float = 0.0
+    gold_roles: int = 0
+    train_seconds: float = 0.0
+    latency_ms: float = 0.0
+    confusions: list[tuple[tuple[str, str], list[str]]] = field(default_factory=list)
+    role_errors: list[tuple[str, list[str], list[str]]] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    p = tp / (tp + fp) if tp + fp else 1.0
+    r = tp / (tp + fn) if tp + fn else 1.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return p, r, f
+
+
+def macro_f1(gold: list[str], pred: list[str]) -> float:
+    """Macro-F1 over the intents of the gold labels (fallback counts as wrong)."""
+    scores = []
+    for label in sorted(set(gold)):
+        tp = sum(g == p == label for g, p in zip(gold, pred, strict=True))
+        fp = sum(p == label and g != label for g, p in zip(gold, pred, strict=True))
+        fn = sum(g == label and p != label for g, p in zip(gold, pred, strict=True))
+        scores.append(_prf(tp, fp, fn)[2])
+    return statistics.fmean(scores) if scores else 0.0
+
+
+def score(
+    name: str,
+    config: Path,
+    examples: list[Example],
+    preds: list[Prediction],
+    train_seconds: float,
+    known: set[str],
+) -> Scores:
+    """Score predictions; `known` are the valid role values (ids, ambiguous keys)."""
+    gold = [e.intent for e in examples]
+    pred = [p.intent for p in preds]
+    s = Scores(name=name, config=_rel(config), n=len(examples))
+    s.accuracy = sum(g == p for g, p in zip(gold, pred, strict=True)) / len(gold)
+    s.accuracy_ranked = sum(
+        g == p.ranked for g, p in zip(gold, preds, strict=True)
+    ) / len(gold)
+    s.macro_f1 = macro_f1(gold, pred)
+    s.fallbacks = sum(p == FALLBACK for p in pred)
+    vt = vfp = vfn = st = sfp = sfn = kt = kfp = kfn = 0
+    for example, p in zip(examples, preds, strict=True):
+        # Values: what the action server receives, as a set per utterance.
+        gold_values = {r.value for r in example.roles}
+        pred_values = {r.value for r in p.roles}
+        vt += len(gold_values & pred_values)
+        vfp += len(pred_values - gold_values)
+        vfn += len(gold_values - pred_values)
+        # The action server ignores values that are no role id or ambiguous key.
+        usable = pred_values & known
+        kt += len(gold_values & usable)
+        kfp += len(usable - gold_values)
+        kfn += len(gold_values - usable)
+        gold_spans = {(r.start, r.end) for r in example.roles}
+        pred_spans = {(r.start, r.end) for r in p.roles}
+        st += len(gold_spans & pred_spans)
+        sfp += len(pred_spans - gold_spans)
+        sfn += len(gold_spans - pred_spans)
+        if gold_values != pred_values:
+            s.role_errors.append(
+                (example.text, sorted(gold_values), sorted(pred_values))
+            )
+    s.gold_roles = sum(len({r.value for r in e.roles}) for e in examples)
+    s.value_p, s.value_r, s.value_f1 = _prf(vt, vfp, vfn)
+    s.span_p, s.span_r, s.span_f1 = _prf(st, sfp, sfn)
+    s.known_f1 = _prf(kt, kfp, kfn)[2]
+    s.train_seconds = train_seconds
+    s.latency_ms = 1000 * statistics.fmean(p.seconds for p in preds)
+    pairs: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for example, p in zip(examples, preds, strict=True):
+        if example.intent != p.intent:
+            pairs[(example.intent, p.intent)].append(example.text)
+    s.confusions = sorted(pairs.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    s.records = [
+        {
+            "text": example.text,
+            "intent": example.intent,
+            "predicted": p.intent,
+            "top": p.top,
+            "roles": sorted({r.value for r in example.roles}),
+            "predicted_roles": [[r.start, r.end, r.value] for r in p.roles],
+        }
+        for example, p in zip(examples, preds, strict=True)
+    ]
+    return s
+
+
+def mean_scores(name: str, config: Path, runs: list[Scores]) -> Scores:
+    """Average of the folds (for --cv); confusions and errors are pooled."""
+    out = Scores(name=name, config=_rel(config))
+    for attr in (
+        "accuracy",
+        "accuracy_ranked",
+        "macro_f1",
+        "value_p",
+        "value_r",
+        "value_f1",
+        "span_p",
+        "span_r",
+        "span_f1",
+        "known_f1",
+        "train_seconds",
+        "latency_ms",
+    ):
+        setattr(out, attr, statistics.fmean(getattr(r, attr) for r in runs))
+    out.n = sum(r.n for r in runs)
+    out.fallbacks = sum(r.fallbacks for r in runs)
+    out.gold_roles = sum(r.gold_roles for r in runs)
+    pooled: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for r in runs:
+        for pair, texts in r.confusions:
+            pooled[pair] += texts
+        out.role_errors += r.role_errors
+        out.records += r.records
+    out.confusions = sorted(pooled.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    return out
+
+
+# --- reporting -----------------------------------------------------------------
+
+
+def _rel(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f} %"
+
+
+ROWS = [
+    ("intent accuracy", lambda s: _pct(s.accuracy)),
+    ("intent accuracy, ignoring fallback", lambda s: _pct(s.accuracy_ranked)),
+    ("intent macro-F1", lambda s: f"{s.macro_f1:.3f}"),
+    ("nlu_fallback predictions", lambda s: str(s.fallbacks)),
+    ("role value precision", lambda s: f"{s.value_p:.3f}"),
+    ("role value recall", lambda s: f"{s.value_r:.3f}"),
+    ("role value F1", lambda s: f"{s.value_f1:.3f}"),
+    ("role value F1, unknown values dropped", lambda s: f"{s.known_f1:.3f}"),
+    ("role span F1 (exact span)", lambda s: f"{s.span_f1:.3f}"),
+    ("training time", lambda s: f"{s.train_seconds:.0f} s"),
+    ("mean parse latency", lambda s: f"{s.latency_ms:.1f} ms"),
+]
+
+
+def table(results: list[Scores]) -> str:
+    """The side-by-side comparison as a Markdown table (readable as text too)."""
+    head = ["metric", *[f"{r.name} (`{r.config}`)" for r in results]]
+    rows = [[label, *[fmt(r) for r in results]] for label, fmt in ROWS]
+    widths = [max(len(row[i]) for row in [head, *rows]) for i in range(len(head))]
+
+    def line(cells: list[str]) -> str:
+        padded = [
+            cell.ljust(width) if i == 0 else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
+        ]
+        return "| " + " | ".join(padded) + " |"
+
+    dashes = ["-" * (w + 1) + ("-" if i == 0 else ":") for i, w in enumerate(widths)]
+    sep = "|" + "|".join(dashes) + "|"
+    return "\n".join([line(head), sep, *[line(r) for r in rows]])
+
+
+def confusion_text(result: Scores, top: int = 8, examples: int = 3) -> str:
+    if not result.confusions:
+        return "No intent was confused.\n"
+    lines = [
+        "| gold intent | predicted as | count | examples |",
+        "|---|---|---:|---|",
+    ]
+    for (gold, pred), texts in result.confusions[:top]:
+        shown = "; ".join(f"“{t}”" for t in texts[:examples])
+        lines.append(f"| {gold} | {pred} | {len(texts)} | {shown} |")
+    return "\n".join(lines) + "\n"
+
+
+def role_error_text(result: Scores, top: int = 15) -> str:
+    if not result.role_errors:
+        return "Every role value was right.\n"
+    lines = ["| sentence | annotated | extracted |", "|---|---|---|"]
+    for text, gold, pred in result.role_errors[:top]:
+        lines.append(
+            f"| {text} | {', '.join(gold) or '-'} | {', '.join(pred) or '-'} |"
+        )
+    more = len(result.role_errors) - top
+    if more > 0:
+        lines.append(f"| … and {more} more | | |")
+    return "\n".join(lines) + "\n"
+
+
+def environment() -> dict[str, str]:
+    import rasa
+    import spacy
+
+    return {
+        "rasa": rasa.__version__,
+        "spacy": spacy.__version__,
+        "python": platform.python_version(),
+        "cpus": str(os.cpu_count()),
+    }
+
+
+def markdown(
+    results: list[Scores],
+    train_examples: list[Example],
+    eval_examples: list[Example] | None,
+    title: str,
+    note: str,
+    run_seconds: float,
+) -> str:
+    env = environment()
+    n_intents = len({e.intent for e in train_examples})
+    n_roles = sum(len(e.roles) for e in train_examples)
+    parts = [
+        f"# {title}",
+        "",
+        f"Generated by `.venv-rasa/bin/python bot/eval_nlu.py` on "
+        f"{datetime.now().strftime('%Y-%m-%d %H:%M')} — Rasa {env['rasa']}, "
+        f"spaCy {env['spacy']}, Python {env['python']}, {env['cpus']} CPUs; "
+        f"the whole run took {run_seconds / 60:.1f} min.",
+        "",
+        f"- training data: `data/nlu/` — {len(train_examples)} examples, "
+        f"{n_intents} intents, {n_roles} annotated roles",
+    ]
+    if eval_examples is not None:
+        parts.append(
+            f"- evaluation set: `tests/nlu/eval.yml` — {len(eval_examples)} "
+            f"examples, {sum(len(e.roles) for e in eval_examples)} annotated roles, "
+            "never trained on"
+        )
+    parts += [
+        "",
+        note,
+        "",
+        table(results),
+        "",
+        "Role **value**: the role id after synonym mapping (what the action "
+        "server gets), compared as a set per utterance against the annotated "
+        "values. *Unknown values dropped*: the same after removing extracted values "
+        "that are no role id or ambiguous key, which the action server ignores. "
+        "Role **span**: exact start and end of the annotated text. "
+        "Accuracy counts `nlu_fallback` as wrong; the row below it takes the "
+        "best intent of the ranking instead.",
+        "",
+    ]
+    first = results[0]
+    parts += [
+        f"## Most frequent intent confusions ({first.name})",
+        "",
+        confusion_text(first),
+        f"## Role value errors ({first.name})",
+        "",
+        role_error_text(first),
+    ]
+    return "\n".join(parts)
+
+
+# --- commands ------------------------------------------------------------------
+
+
+def run_eval(configs: list[tuple[str, Path]], work: Path) -> tuple[list[Scores], Any]:
+    train_examples = load_examples(NLU_DIR)
+    eval_examples = load_examples(EVAL_FILE)
+    known = set(load_vocabulary(NLU_DIR).entity_synonyms.values())
+    say(
+        f"training data {len(train_examples)} examples; "
+        f"eval set {len(eval_examples)} examples"
+    )
+    results = []
+    for i, (name, config) in enumerate(configs, 1):
+        say(f"[{i}/{len(configs)}] training {name} ({_rel(config)}) …")
+        model, seconds = train(config, NLU_DIR, work, name)
+        say(f"[{i}/{len(configs)}] {name} trained in {seconds:.0f} s; parsing …")
+        preds = parse_all(model, eval_examples)
+        result = score(name, config, eval_examples, preds, seconds, known)
+        say(
+            f"[{i}/{len(configs)}] {name}: intent accuracy {_pct(result.accuracy)}, "
+            f"role value F1 {result.value_f1:.3f}"
+        )
+        results.append(result)
+    return results, (train_examples, eval_examples)
+
+
+def run_cv(
+    configs: list[tuple[str, Path]],
+    k: int,
+    seed: int,
+    work: Path,
+    extra: list[Path] | None = None,
+) -> tuple[list[Scores], Any]:
+    examples = load_examples(NLU_DIR)
+    vocabulary = load_vocabulary(NLU_DIR)
+    known = set(vocabulary.entity_synonyms.values())
+    parts = folds(examples, k, seed)
+    added = [e for file in extra or [] for e in load_examples(file)]
+    say(f"{k}-fold cross-validation on {len(examples)} training examples (seed {seed})")
+    if added:
+        say(f"+ {len(added)} candidate examples, always trained on, never tested")
+    results = []
+    for i, (name, config) in enumerate(configs, 1):
+        runs = []
+        for f, test in enumerate(parts):
+            train_part = [e for j, part in enumerate(parts) if j != f for e in part]
+            train_part += added
+            nlu = write_training_file(train_part, vocabulary, work, f"fold{f}")
+            say(f"[{i}/{len(configs)}] {name} fold {f + 1}/{k}: training …")
+            model, seconds = train(config, nlu, work, f"{name}-fold{f}")
+            preds = parse_all(model, test)
+            runs.append(score(name, config, test, preds, seconds, known))
+            say(
+                f"[{i}/{len(configs)}] {name} fold {f + 1}/{k}: "
+                f"{seconds:.0f} s, intent accuracy {_pct(runs[-1].accuracy)}, "
+                f"role value F1 {runs[-1].value_f1:.3f}"
+            )
+            model.unlink(missing_ok=True)
+        results.append(mean_scores(name, config, runs))
+    return results, (examples, None)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bot/eval_nlu.py",
+        description="Train and compare NLU pipelines on data/nlu/, evaluated on "
+        "tests/nlu/eval.yml (or by cross-validation on the training data).",
+    )
+    parser.add_argument(
+        "--out", type=Path, help="write the Markdown report here (e.g. reports/nlu.md)"
+    )
+    parser.add_argument(
+        "--config",
+        action="append",
+        type=Path,
+        help="a config to compare (repeatable; default: bot/config.yml and "
+        "bot/config-default.yml)",
+    )
+    parser.add_argument(
+        "--cv",
+        type=int,
+        metavar="K",
+        help="K-fold cross-validation on the training data instead of the eval set",
+    )
+    parser.add_argument("--seed", type=int, default=1, help="fold shuffle seed")
+    parser.add_argument(
+        "--cv-extra",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="with --cv: candidate training examples added to every training fold "
+        "but never tested, to measure new data against the same folds",
+    )
+    parser.add_argument(
+        "--dump", type=Path, help="write every prediction here as JSON (analysis)"
+    )
+    parser.add_argument(
+        "--models", type=Path, help="keep the models in this folder (default: temp)"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.cv is not None and args.cv < 2:
+        print("eval_nlu: error: --cv needs K >= 2", file=sys.stderr)
+        return 2
+    if args.config:
+        configs = [(c.stem, c) for c in args.config]
+    else:
+        configs = list(CONFIGS.items())
+    for _, config in configs:
+        if not config.is_file():
+            print(f"eval_nlu: error: no config file {config}", file=sys.stderr)
+            return 2
+    quiet()
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="polkuopas-nlu-") as tmp:
+        work = args.models or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        os.environ.setdefault("RASA_CACHE_DIRECTORY", str(Path(tmp) / "cache"))
+        try:
+            if args.cv:
+                results, (train_ex, eval_ex) = run_cv(
+                    configs, args.cv, args.seed, work, args.cv_extra
+                )
+                title = f"NLU cross-validation ({args.cv} folds, training data only)"
+                note = (
+                    f"Each figure is the mean over {args.cv} folds of `data/nlu/`, "
+                    "stratified by intent; the eval set was not used."
+                )
+            else:
+                results, (train_ex, eval_ex) = run_eval(configs, work)
+                title = "NLU evaluation: our pipeline against Rasa's default"
+                note = (
+                    "Both models are trained on `data/nlu/` in this run and "
+                    "tested on `tests/nlu/eval.yml`."
+                )
+        except TrainingFailed as exc:
+            say(f"error: {exc}")
+            return 1
+    elapsed = time.perf_counter() - started
+    print()
+    print(table(results))
+    print()
+    print(f"Most frequent intent confusions ({results[0].name}):")
+    for (gold, pred), texts in results[0].confusions[:8]:
+        print(f"  {gold} -> {pred}: {len(texts)}  e.g. {' | '.join(texts[:3])}")
+    print(f"Role value errors ({results[0].name}): {len(results[0].role_errors)}")
+    for text, gold, pred in results[0].role_errors[:15]:
+        print(f"  {text!r}: annotated {gold}, extracted {pred}")
+    say(f"done in {elapsed / 60:.1f} min")
+    if args.dump:
+        dump = {r.name: r.records for r in results}
+        args.dump.write_text(json.dumps(dump, ensure_ascii=False, indent=1), "utf-8")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        report = markdown(results, train_ex, eval_ex, title, note, elapsed)
+        args.out.write_text(report, encoding="utf-8")
+        say(f"report written to {_rel(args.out)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
