@@ -35,6 +35,7 @@ from rasa_sdk.interfaces import (
     ActionNotFoundException,
 )
 
+from polkuopas import logs
 from polkuopas.bot_actions import ACTIONS, Services
 from polkuopas.catalog import load_catalog
 from polkuopas.messages import Messages
@@ -166,9 +167,7 @@ def _error(status: int, message: str, action_name: str) -> JSONResponse:
 
 def main() -> None:
     settings = get_settings()
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(settings.log_level, settings.log_format)
     uvicorn.run(
         create_app(settings),
         host=settings.action_host,

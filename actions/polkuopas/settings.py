@@ -91,6 +91,16 @@ class Settings(BaseSettings):
         description="Conversations idle longer than this are deleted by "
         "`polkuopas conversations purge`.",
     )
+    log_level: str = Field(
+        default="INFO",
+        pattern=r"(?i)^(debug|info|warning|error)$",
+        description="Log level of the action server and the web app.",
+    )
+    log_format: str = Field(
+        default="json",
+        pattern=r"^(json|text)$",
+        description="`json` (one object a line) or `text`.",
+    )
     actor: str = Field(
         default="",
         description="Name recorded in the audit log for CLI changes "

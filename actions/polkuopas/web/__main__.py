@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import logging
-
 import uvicorn
 
+from polkuopas import logs
 from polkuopas.web.app import create_app
 from polkuopas.web.config import get_web_settings
 
 
 def main() -> None:
     settings = get_web_settings()
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(settings.log_level, settings.log_format)
     uvicorn.run(
         create_app(settings),
         host=settings.web_host,
