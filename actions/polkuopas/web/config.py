@@ -1,4 +1,4 @@
-"""The web app's settings: the shared `Settings` plus the fields only it reads.
+"""The web app's settings: the shared `Settings` with the web app's checks.
 
 Read from the environment like every setting (prefix POLKUOPAS_).
 """
@@ -7,41 +7,18 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import field_validator
 
-from polkuopas.settings import PROJECT_ROOT, Settings
+from polkuopas.settings import Settings
 
 _ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+$")
 
 
 class WebSettings(Settings):
-    web_host: str = Field(
-        default="127.0.0.1",
-        description="Address the web app binds to (loopback by default).",
-    )
-    web_port: int = Field(default=8000, description="Port of the web app.")
-    rasa_url: str = Field(
-        default="http://127.0.0.1:5005",
-        description="The Rasa server as the browser reaches it: the widget's "
-        "server and the pages' Content-Security-Policy connect-src.",
-    )
-    cors_origins: str = Field(
-        default="http://localhost:8000 http://127.0.0.1:8000",
-        description="Origins (space- or comma-separated) of the pages that may "
-        "embed the widget: allowed by the web app's API and by Rasa (--cors).",
-    )
-    demo: bool = Field(
-        default=False,
-        description="Let the demo page issue short-lived tokens for the demo "
-        "clients (make run sets it to true).",
-    )
-    widget_dir: Path = Field(
-        default=PROJECT_ROOT / "web-widget",
-        description="Folder of the chat widget's sources.",
-    )
+    """The fields live in `Settings` (one list, documented in the README); this
+    adds the web app's checks and helpers on top."""
 
     @field_validator("rasa_url")
     @classmethod
