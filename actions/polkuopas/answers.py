@@ -41,6 +41,11 @@ class Identity:
     def known(self) -> bool:
         return self.status == "valid" and bool(self.client_id)
 
+    @property
+    def lapsed(self) -> bool:
+        """A personal link that has expired or was revoked."""
+        return self.status in ("expired", "revoked")
+
 
 NO_IDENTITY = Identity("none")
 

@@ -151,10 +151,24 @@ class PolkuopasAction(Action):
 
     def explain_identity(self, dispatcher: CollectingDispatcher, turn: Turn) -> None:
         """Say why personal details cannot be shown, and how to get a link."""
-        if turn.identity.status in ("expired", "revoked"):
+        if turn.identity.lapsed:
             self.say(dispatcher, "identity_expired")
         else:
             self.say(dispatcher, "identity_missing")
+
+    def roles_asked(
+        self, dispatcher: CollectingDispatcher, turn: Turn, intent: str
+    ) -> list[str] | None:
+        """The roles a personal question is about ([] for none named), or None
+        when the turn is answered already: no identity, or a role to clarify."""
+        if turn.view is None:
+            self.explain_identity(dispatcher, turn)
+            return None
+        choice = resolve_roles(turn.roles, self.catalog, turn.view)
+        if choice.unclear:
+            self.ask_which_role(dispatcher, intent, choice.options)
+            return None
+        return choice.roles
 
     def choose_path(self, dispatcher: CollectingDispatcher, intent: str) -> None:
         self.say(
@@ -193,7 +207,7 @@ class ActionGreet(PolkuopasAction):
             self.say(dispatcher, "greet_personal", path_name=turn.view.path.short_name)
             return None
         self.say(dispatcher, "greet_general")
-        if turn.identity.status in ("expired", "revoked"):
+        if turn.identity.lapsed:
             self.say(dispatcher, "identity_expired")
         return None
 
@@ -202,19 +216,13 @@ class ActionResponsible(PolkuopasAction):
     NAME = "action_responsible"
 
     def answer(self, dispatcher, turn, tracker):
-        view = turn.view
-        if view is None:
-            self.explain_identity(dispatcher, turn)
+        roles = self.roles_asked(dispatcher, turn, "ask_responsible")
+        if roles is None:
             return None
-        choice = resolve_roles(turn.roles, self.catalog, view)
-        if choice.unclear:
-            self.ask_which_role(dispatcher, "ask_responsible", choice.options)
-            return None
-        if not choice.roles:
-            self.list_everyone(dispatcher, view)
-            return None
-        for role in choice.roles:
-            self.tell_role(dispatcher, view, role)
+        if not roles:
+            self.list_everyone(dispatcher, turn.view)
+        for role in roles:
+            self.tell_role(dispatcher, turn.view, role)
         return None
 
     def list_everyone(self, dispatcher, view: ClientView) -> None:
@@ -254,15 +262,11 @@ class ActionContact(PolkuopasAction):
 
     def answer(self, dispatcher, turn, tracker):
         view = turn.view
-        if view is None:
-            self.explain_identity(dispatcher, turn)
+        roles = self.roles_asked(dispatcher, turn, "ask_contact")
+        if roles is None:
             return None
-        choice = resolve_roles(turn.roles, self.catalog, view)
-        if choice.unclear:
-            self.ask_which_role(dispatcher, "ask_contact", choice.options)
-            return None
-        if choice.roles:
-            targets = [(r, view.professionals(r)) for r in choice.roles]
+        if roles:
+            targets = [(r, view.professionals(r)) for r in roles]
         else:
             main = main_contacts(view)
             if main is None:
@@ -375,7 +379,7 @@ class ActionPathOverview(PolkuopasAction):
         if view is not None:
             self.show(dispatcher, view.path, view)
             return None
-        if turn.identity.status in ("expired", "revoked"):
+        if turn.identity.lapsed:
             self.say(dispatcher, "identity_expired")
         if turn.path_id is None:
             self.choose_path(dispatcher, "ask_path_overview")
@@ -479,7 +483,7 @@ class ActionFollowUp(PolkuopasAction):
                 self.say(dispatcher, "follow_up_general")
             else:
                 self.rule(dispatcher, path, None)
-            if turn.identity.status in ("expired", "revoked"):
+            if turn.identity.lapsed:
                 self.say(dispatcher, "identity_expired")
             return None
         followup = view.followup
@@ -529,7 +533,7 @@ class ActionRequestHuman(PolkuopasAction):
         view = turn.view
         if view is None:
             self.say(dispatcher, "human_general")
-            if turn.identity.status in ("expired", "revoked"):
+            if turn.identity.lapsed:
                 self.say(dispatcher, "identity_expired")
             return None
         main = main_contacts(view)
