@@ -1,0 +1,268 @@
+"""Start and stop the servers the benchmark measures, on free loopback ports.
+
+Each server is a subprocess in its own process group with its log in the run's
+temporary folder; `Server.stop` ends exactly that group. The client store is a
+temporary SQLite file seeded with the demo data, with personal tokens issued
+the way `polkuopas client token` does.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import yaml
+
+from polkuopas.admin import Admin
+from polkuopas.catalog import load_catalog
+from polkuopas.demo import seed_demo
+from polkuopas.settings import PROJECT_ROOT
+from polkuopas.store import open_store
+
+APP_PYTHON = Path(sys.executable)
+BOT_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
+RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
+HOST = "127.0.0.1"
+BENCH = Path(__file__).resolve().parent
+
+
+class ServerFailed(Exception):
+    """A server did not start, or stopped while it was measured."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def base_env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "RASA_TELEMETRY_ENABLED": "false",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+@dataclass
+class Server:
+    name: str
+    command: list[str]
+    port: int
+    health_path: str
+    log: Path
+    env: dict[str, str] = field(default_factory=base_env)
+    cwd: Path = PROJECT_ROOT
+    process: subprocess.Popen | None = None
+    began: float = 0.0
+    started_in: float = 0.0
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def start(self, limit: float) -> None:
+        self.launch()
+        self.wait_until_up(limit)
+
+    def launch(self) -> None:
+        self.began = time.monotonic()
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                self.command,
+                env=self.env,
+                cwd=self.cwd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+
+    def up(self) -> bool:
+        """Has the server started? Raises when it stopped."""
+        self.check_alive()
+        try:
+            response = httpx.get(self.url + self.health_path, timeout=2)
+        except httpx.HTTPError:
+            return False
+        if response.status_code == 200:
+            self.started_in = time.monotonic() - self.began
+            return True
+        return False
+
+    def wait_until_up(self, limit: float) -> None:
+        deadline = self.began + limit
+        while time.monotonic() < deadline:
+            if self.up():
+                return
+            time.sleep(0.5)
+        self.stop()
+        raise ServerFailed(
+            f"{self.name} did not answer within {limit:.0f}s; "
+            f"the end of {self.log}:\n{self.tail()}"
+        )
+
+    def check_alive(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            raise ServerFailed(
+                f"{self.name} stopped (exit code "
+                f"{self.process.returncode if self.process else '-'}); "
+                f"the end of {self.log}:\n{self.tail()}"
+            )
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server's processes (its group)."""
+        if self.process is None:
+            return 0.0
+        group, ticks = self.process.pid, 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if int(fields[2]) == group:  # pgrp; utime and stime follow
+                ticks += int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    def tail(self, lines: int = 25) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+@dataclass
+class DemoStore:
+    """A temporary client store with the demo data and personal tokens."""
+
+    path: Path
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, path: Path) -> DemoStore:
+        store = open_store(path)
+        admin = Admin(store, load_catalog(PROJECT_ROOT / "paths"), "bench")
+        list(seed_demo(admin))
+        demo = cls(path)
+        for client in ("demo-suvi", "demo-valtteri", "demo-mika"):
+            demo.tokens[client] = admin.issue_token(client, 1)
+        store.db.close()
+        return demo
+
+
+def tuned_env(tune: tuple[str, ...]) -> dict[str, str]:
+    """The environment of a server with the bench's changes in `tune` applied
+    (tests/bench/app_side/polkuopas_bench_tune.py)."""
+    env = base_env()
+    if tune:
+        env["PYTHONPATH"] = str(BENCH / "app_side")
+        env["POLKUOPAS_BENCH_TUNE"] = ",".join(tune)
+    return env
+
+
+def our_action_server(
+    root: Path, store: Path, *, tag: str = "ours", tune: tuple[str, ...] = ()
+) -> Server:
+    port = free_port()
+    env = tuned_env(tune)
+    env.update(
+        POLKUOPAS_DB=str(store),
+        POLKUOPAS_ACTION_HOST=HOST,
+        POLKUOPAS_ACTION_PORT=str(port),
+    )
+    return Server(
+        name=f"action server ({tag})",
+        command=[str(APP_PYTHON), "-m", "polkuopas.action_server"]
+        if not tune
+        else [str(APP_PYTHON), "-c", "import polkuopas.action_server as s; s.main()"],
+        port=port,
+        health_path="/health",
+        log=root / f"action-{tag}.log",
+        env=env,
+    )
+
+
+def sdk_action_server(
+    root: Path, store: Path, *, tag: str = "rasa_sdk", tune: tuple[str, ...] = ()
+) -> Server:
+    """rasa_sdk's own Sanic server (`python -m rasa_sdk`) on the same actions."""
+    port = free_port()
+    env = tuned_env(tune)
+    env.update(
+        POLKUOPAS_DB=str(store),
+        SANIC_HOST=HOST,
+        ACTION_SERVER_SANIC_WORKERS="1",
+    )
+    return Server(
+        name=f"action server ({tag})",
+        command=[
+            str(APP_PYTHON), "-m", "rasa_sdk", "--actions", "polkuopas.sdk_actions",
+            "--port", str(port), "--cors", "",
+        ],
+        port=port,
+        health_path="/health",
+        log=root / f"action-{tag}.log",
+        env=env,
+    )  # fmt: skip
+
+
+def rasa_server(
+    root: Path,
+    tag: str,
+    *,
+    model: Path,
+    store: Path,
+    endpoints: dict,
+    speedups: bool = False,
+) -> Server:
+    """`rasa run` with the token channel and `endpoints` (a dict for
+    endpoints.yml); `speedups` loads tests/bench/rasa_side/ into Rasa."""
+    port = free_port()
+    endpoints_file = root / f"endpoints-{tag}.yml"
+    endpoints_file.write_text(yaml.safe_dump(endpoints), encoding="utf-8")
+    credentials = root / f"credentials-{tag}.yml"
+    credentials.write_text(
+        yaml.safe_dump({"polkuopas_channel.TokenRestInput": {"db": str(store)}}),
+        encoding="utf-8",
+    )
+    env = base_env()
+    path = [str(PROJECT_ROOT / "bot")]
+    if speedups:
+        path.append(str(BENCH / "rasa_side"))
+        env["POLKUOPAS_BENCH_SPEEDUPS"] = "1"
+    env.update(POLKUOPAS_DB=str(store), PYTHONPATH=os.pathsep.join(path))
+    return Server(
+        name=f"Rasa ({tag})",
+        command=[
+            str(RASA), "run", "--model", str(model),
+            "--endpoints", str(endpoints_file), "--credentials", str(credentials),
+            "--interface", HOST, "--port", str(port),
+        ],
+        port=port,
+        health_path="/webhooks/rest/",
+        log=root / f"rasa-{tag}.log",
+        env=env,
+    )  # fmt: skip
