@@ -53,9 +53,11 @@ from typing import Any
 import yaml
 from loadgen import Run, build_request, closed_loop, json_body
 from servers import (
+    ACTION_SECRET,
     BOT_PYTHON,
     HOST,
     PROJECT_ROOT,
+    SECRET_HEADER,
     DemoStore,
     Server,
     ServerFailed,
@@ -217,13 +219,14 @@ def product_endpoints() -> dict[str, Any]:
     return yaml.safe_load((PROJECT_ROOT / "bot" / "endpoints.yml").read_text()) or {}
 
 
-def endpoints_for(
-    action_url: str, tracker_db: Path, *, proposed: bool
-) -> dict[str, Any]:
-    """bot/endpoints.yml with the action server and a temporary tracker store;
+def endpoints_for(tracker_db: Path, *, proposed: bool) -> dict[str, Any]:
+    """bot/endpoints.yml with a temporary tracker store; the action endpoint
+    as shipped, its URL from POLKUOPAS_ACTION_URL (set per Rasa process);
     `proposed`: the SQL store replaced by CachedSQLTrackerStore."""
     endpoints = product_endpoints()
-    endpoints["action_endpoint"] = {"url": action_url}
+    action = dict(endpoints.get("action_endpoint") or {})
+    action["url"] = "${POLKUOPAS_ACTION_URL}"
+    endpoints["action_endpoint"] = action
     tracker = dict(endpoints.get("tracker_store") or {})
     if tracker.get("dialect", "sqlite") == "sqlite" and tracker.get("type") == "SQL":
         tracker["db"] = str(tracker_db)
@@ -251,14 +254,11 @@ class InProcess:
         endpoints = root / "endpoints-inprocess.yml"
         endpoints.write_text(
             yaml.safe_dump(
-                endpoints_for(
-                    action.url + "/webhook",
-                    root / "tracker-inprocess.db",
-                    proposed=False,
-                )
+                endpoints_for(root / "tracker-inprocess.db", proposed=False)
             ),
             encoding="utf-8",
         )
+        self.action_url = action.url + "/webhook"
         # What is left for part 1 once parts 2 and 3 have theirs.
         self.seconds = max(150.0, min(420.0, budget.left() - 250))
         self.command = [
@@ -274,7 +274,12 @@ class InProcess:
 
     def start(self) -> None:
         say(f"part 1: Rasa in-process (model load, NLU, turns); log {self.log}")
-        env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "bot")}
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(PROJECT_ROOT / "bot"),
+            "POLKUOPAS_ACTION_URL": self.action_url,
+            "POLKUOPAS_ACTION_SECRET": ACTION_SECRET,
+        }
         with self.log.open("w") as handle:
             self.process = subprocess.Popen(
                 self.command,
@@ -379,7 +384,12 @@ async def bench_action_servers(
             for key, body_name, connections in plan:
                 server = servers[key]
                 raw = build_request(
-                    "POST", HOST, server.port, "/webhook", bodies[body_name]
+                    "POST",
+                    HOST,
+                    server.port,
+                    "/webhook",
+                    bodies[body_name],
+                    {SECRET_HEADER: ACTION_SECRET},  # rasa_sdk ignores it
                 )
                 per_client = 1200 if connections == 1 else 100
                 if body_name != "turn 3":
@@ -654,6 +664,8 @@ def reading(data: dict[str, Any]) -> list[str]:
 def report(data: dict[str, Any], args) -> str:
     info, rasa = data["machine"], data.get("rasa", {})
     model, nlu = rasa.get("model", {}), rasa.get("nlu", {})
+    action = product_endpoints().get("action_endpoint") or {}
+    action_headers = ", ".join(f"`{h}`" for h in action.get("headers") or {}) or "none"
     lines = [
         "# Polkuopas benchmarks",
         "",
@@ -680,7 +692,9 @@ def report(data: dict[str, Any], args) -> str:
         f"`{model.get('model_id', '?')}`, trained {model.get('trained_at', '?')}, "
         f"loaded in {fmt(model.get('load_seconds', float('nan')))} s in-process",
         "- prediction graph: " + ", ".join(model.get("predict_nodes", [])),
-        "- shipped endpoints (bot/endpoints.yml): tracker store "
+        "- shipped endpoints (bot/endpoints.yml), used as they are: action "
+        f"endpoint with headers {action_headers} (the bench sets the URL and a "
+        "secret); tracker store "
         f"`{json.dumps(product_endpoints().get('tracker_store'))}` (the bench "
         "points `db` at a temporary file); Rasa's default in-memory lock store",
         f'- the question: "{QUESTION}" as {CLIENT} (personal token), which '
@@ -711,7 +725,8 @@ def report(data: dict[str, Any], args) -> str:
             "## NLU parse latency (in-process)",
             "",
             f"`Agent.parse_message` on the {nlu['sentences']} sentences of "
-            f"tests/nlu/eval.yml, median of {nlu['passes']} passes.",
+            f"tests/nlu/eval.yml, median of {nlu['passes']} passes (the two "
+            "pipelines' passes interleaved).",
             "",
         ]
         rows = [
@@ -1034,10 +1049,9 @@ def main() -> int:
                     model=Path(args.model),
                     store=demo.path,
                     endpoints=endpoints_for(
-                        shipped_action.url + "/webhook",
-                        root / "tracker-shipped.db",
-                        proposed=False,
+                        root / "tracker-shipped.db", proposed=False
                     ),
+                    action_url=shipped_action.url + "/webhook",
                 ),
                 shipped_action,
             ),
@@ -1050,10 +1064,9 @@ def main() -> int:
                     model=Path(args.model),
                     store=demo.path,
                     endpoints=endpoints_for(
-                        tuned_action.url + "/webhook",
-                        root / "tracker-proposed.db",
-                        proposed=True,
+                        root / "tracker-proposed.db", proposed=True
                     ),
+                    action_url=tuned_action.url + "/webhook",
                     speedups=True,
                 ),
                 tuned_action,

@@ -9,6 +9,7 @@ the way `polkuopas client token` does.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -31,6 +32,9 @@ BOT_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
 RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
 HOST = "127.0.0.1"
 BENCH = Path(__file__).resolve().parent
+# The shared secret Rasa sends to the action server (bot/endpoints.yml).
+SECRET_HEADER = "X-Polkuopas-Secret"
+ACTION_SECRET = secrets.token_urlsafe(24)
 
 
 class ServerFailed(Exception):
@@ -192,6 +196,7 @@ def our_action_server(
         POLKUOPAS_DB=str(store),
         POLKUOPAS_ACTION_HOST=HOST,
         POLKUOPAS_ACTION_PORT=str(port),
+        POLKUOPAS_ACTION_SECRET=ACTION_SECRET,
     )
     return Server(
         name=f"action server ({tag})",
@@ -236,10 +241,12 @@ def rasa_server(
     model: Path,
     store: Path,
     endpoints: dict,
+    action_url: str,
     speedups: bool = False,
 ) -> Server:
     """`rasa run` with the token channel and `endpoints` (a dict for
-    endpoints.yml); `speedups` loads tests/bench/rasa_side/ into Rasa."""
+    endpoints.yml, whose ${POLKUOPAS_ACTION_URL} and ${POLKUOPAS_ACTION_SECRET}
+    Rasa fills in); `speedups` loads tests/bench/rasa_side/ into Rasa."""
     port = free_port()
     endpoints_file = root / f"endpoints-{tag}.yml"
     endpoints_file.write_text(yaml.safe_dump(endpoints), encoding="utf-8")
@@ -253,7 +260,12 @@ def rasa_server(
     if speedups:
         path.append(str(BENCH / "rasa_side"))
         env["POLKUOPAS_BENCH_SPEEDUPS"] = "1"
-    env.update(POLKUOPAS_DB=str(store), PYTHONPATH=os.pathsep.join(path))
+    env.update(
+        POLKUOPAS_DB=str(store),
+        POLKUOPAS_ACTION_URL=action_url,
+        POLKUOPAS_ACTION_SECRET=ACTION_SECRET,
+        PYTHONPATH=os.pathsep.join(path),
+    )
     return Server(
         name=f"Rasa ({tag})",
         command=[

@@ -224,6 +224,12 @@ def _spacy_without_unused_pipes() -> None:
     _patch(SpacyNLP, "load_model", staticmethod(load_model))
 
 
+async def close_kept_sessions(endpoint: Any) -> None:
+    """Close the sessions patch 4 keeps for `endpoint` (an EndpointConfig)."""
+    for session in endpoint.__dict__.pop("_polkuopas_sessions", {}).values():
+        await session.close()
+
+
 def without_memoization() -> None:
     """Bench only: MemoizationPolicy predicts nothing, as if it were not in
     config.yml (measures what the policy costs without retraining)."""
