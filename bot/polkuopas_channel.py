@@ -12,7 +12,14 @@ Isolation: the conversation id is derived from the checked identity, so a
 `c:<client id>:<sender>` for an identified client, `anon:<sender>` otherwise.
 Metadata and `input_channel` sent by the browser are ignored.
 
-Runs inside Rasa (Python 3.10): standard library and Rasa's own Sanic only.
+Rate limit: each client (its token when valid, otherwise its address) may send
+POLKUOPAS_RATE_LIMIT_PER_MINUTE messages a minute after a burst of
+POLKUOPAS_RATE_LIMIT_BURST (the POLKUOPAS_RATE_LIMIT_ADDRESS_* pair without a
+valid token); over it the answer is 429 with Retry-After and a polite message,
+and Rasa never sees the message.
+
+Runs inside Rasa (Python 3.10): standard library and Rasa's own Sanic only, plus
+actions/polkuopas/ratelimit.py (standard library only), loaded by its path.
 """
 
 from __future__ import annotations
@@ -20,15 +27,18 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import importlib.util
 import logging
 import os
 import re
 import sqlite3
+import sys
 import threading
 import urllib.request
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from rasa.core.channels.channel import (
@@ -61,6 +71,58 @@ UNAVAILABLE = (
     "Jos asia on kiireellinen, soita omalle työntekijällesi tai hyvinvointialueesi "
     "sosiaalipalvelujen neuvontaan. Hätätilanteessa soita 112."
 )
+TOO_FAST = (
+    "Lähetit viestejä nopeammin kuin ehdin vastata. Odota hetki. "
+    "Lähetä viestisi sitten uudelleen."
+)
+# The same settings and defaults as actions/polkuopas/settings.py.
+RATE_LIMIT_DEFAULTS = {
+    "POLKUOPAS_RATE_LIMIT_PER_MINUTE": 30.0,
+    "POLKUOPAS_RATE_LIMIT_BURST": 10,
+    "POLKUOPAS_RATE_LIMIT_ADDRESS_PER_MINUTE": 120.0,
+    "POLKUOPAS_RATE_LIMIT_ADDRESS_BURST": 40,
+}
+RATELIMIT_FILE = PROJECT_ROOT / "actions" / "polkuopas" / "ratelimit.py"
+
+
+def _load_ratelimit() -> ModuleType:
+    """polkuopas.ratelimit from its file: the package is not installed here."""
+    name = "polkuopas_ratelimit"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, RATELIMIT_FILE)
+    if spec is None or spec.loader is None or not RATELIMIT_FILE.is_file():
+        raise ImportError(f"the rate limiter is missing: {RATELIMIT_FILE}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+ratelimit = _load_ratelimit()
+
+
+def _setting(name: str, environ: dict[str, str]) -> float:
+    default = RATE_LIMIT_DEFAULTS[name]
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw) if isinstance(default, int) else float(raw)
+    except ValueError:
+        value = -1
+    least = 1 if isinstance(default, int) else 0
+    if not value >= least:  # also refuses NaN
+        kind = "a whole number" if isinstance(default, int) else "a number"
+        raise ValueError(f"{name} must be {kind}, {least} or more (got {raw!r})")
+    return value
+
+
+def rate_limits_from_env(environ: dict[str, str] | None = None) -> Any:
+    """The channel's `ClientLimits` from the POLKUOPAS_RATE_LIMIT_* settings."""
+    environ = os.environ if environ is None else environ
+    values = [_setting(name, environ) for name in RATE_LIMIT_DEFAULTS]
+    return ratelimit.ClientLimits.from_settings(*values)
 
 
 def action_server_up(timeout: float = 1.0) -> bool:
@@ -167,10 +229,11 @@ class TokenRestInput(InputChannel):
         path = Path(db)
         if not path.is_absolute():
             path = PROJECT_ROOT / path
-        return cls(TokenStore(path))
+        return cls(TokenStore(path), rate_limits_from_env())
 
-    def __init__(self, tokens: TokenStore):
+    def __init__(self, tokens: TokenStore, limits: Any = None):
         self.tokens = tokens
+        self.limits = limits if limits is not None else rate_limits_from_env()
 
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
@@ -196,16 +259,27 @@ class TokenRestInput(InputChannel):
                 )
             if not isinstance(text, str):
                 return _bad_request("'message' must be a string")
+            raw = bearer_token(request.headers.get("authorization"))
+            identity = self.tokens.check(raw)
+            client = identity.get("client_id") or "-"
+            verdict = self.limits.check(
+                raw if identity["identity"] == "valid" else None,
+                request.remote_addr or request.ip,
+            )
+            if not verdict.allowed:
+                if verdict.refused_in_row == 1:  # once per flood, not per message
+                    log.warning("rate limit reached (client=%s)", client)
+                return response.json(
+                    [{"recipient_id": sender, "text": TOO_FAST}],
+                    status=429,
+                    headers={"Retry-After": str(verdict.retry_after)},
+                )
             if len(text) > MAX_MESSAGE_CHARS:
                 return response.json([{"recipient_id": sender, "text": TOO_LONG}])
             if not text.strip():
                 return response.json([])
-            identity = self.tokens.check(
-                bearer_token(request.headers.get("authorization"))
-            )
             conversation = conversation_id(identity, sender)
             collector = NamedCollectingOutputChannel()
-            client = identity.get("client_id") or "-"
             try:
                 await asyncio.wait_for(
                     on_new_message(

@@ -53,6 +53,30 @@ class Settings(BaseSettings):
         description="Seconds the chat channel waits for an answer before it "
         "says the service is unavailable (read by bot/polkuopas_channel.py).",
     )
+    rate_limit_per_minute: float = Field(
+        default=30,
+        ge=0,
+        description="Requests a minute each client with a valid token may send to "
+        "the chat channel and to the web app's API (0: no limit); read by "
+        "bot/polkuopas_channel.py too.",
+    )
+    rate_limit_burst: int = Field(
+        default=10,
+        ge=1,
+        description="Requests a client with a valid token may send at once "
+        "before the per-minute rate applies.",
+    )
+    rate_limit_address_per_minute: float = Field(
+        default=120,
+        ge=0,
+        description="Requests a minute from one address without a valid token "
+        "(many people may share an address); 0: no limit.",
+    )
+    rate_limit_address_burst: int = Field(
+        default=40,
+        ge=1,
+        description="Requests one address without a valid token may send at once.",
+    )
     action_secret: str = Field(
         default="",
         description="When set, the action server answers /webhook only to "

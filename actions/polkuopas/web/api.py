@@ -5,7 +5,9 @@
 /api/polut/{id}` gives a path picture without any client's data, and `POST
 /api/demo-token` lends the demo page a short-lived token for a demo client,
 only when POLKUOPAS_DEMO is on. Every error is `{"error": ...}` and never
-echoes what was sent.
+echoes what was sent. Every call counts against the caller's rate limit
+(polkuopas.ratelimit: per valid token, else per address); over it the answer is
+429 with Retry-After.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from polkuopas.answers import path_payload
 from polkuopas.catalog import Catalog
 from polkuopas.demo import CLIENTS
 from polkuopas.errors import NotFound
+from polkuopas.ratelimit import ClientLimits
 from polkuopas.store import FEEDBACK_COMMENT_MAX, Store, iso, new_token, now_utc
 from polkuopas.web.config import WebSettings
 
@@ -44,8 +47,6 @@ _CONTROL = re.compile(
     r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]"
 )
 
-router = APIRouter(prefix="/api")
-
 
 def get_store(request: Request) -> Store:
     return request.app.state.store
@@ -68,6 +69,32 @@ AuthHeader = Annotated[str | None, Header(alias="authorization")]
 def bearer_token(header: str | None) -> str | None:
     match = BEARER_RE.match(header or "")
     return match.group(1) if match else None
+
+
+async def get_limits(request: Request) -> ClientLimits:
+    return request.app.state.limits
+
+
+async def rate_limit(
+    request: Request,
+    store: StoreDep,
+    limits: Annotated[ClientLimits, Depends(get_limits)],
+    authorization: AuthHeader = None,
+) -> None:
+    """Count the call against the caller's limit; 429 with Retry-After over it."""
+    raw = bearer_token(authorization)
+    valid = raw if raw and store.check_token(raw).valid else None
+    verdict = limits.check(valid, request.client.host if request.client else None)
+    if not verdict.allowed:
+        seconds = verdict.retry_after
+        raise HTTPException(
+            429,
+            f"too many requests: try again in {seconds} s",
+            headers={"Retry-After": str(seconds)},
+        )
+
+
+router = APIRouter(prefix="/api", dependencies=[Depends(rate_limit)])
 
 
 def scrub(comment: str) -> str:

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from polkuopas import __version__
 from polkuopas.catalog import load_catalog
+from polkuopas.ratelimit import ClientLimits
 from polkuopas.store import open_store
 from polkuopas.web import api, pages
 from polkuopas.web.bundle import WidgetAssets
@@ -77,6 +78,12 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         openapi_url=None,
     )
     app.state.settings = settings
+    app.state.limits = ClientLimits.from_settings(
+        settings.rate_limit_per_minute,
+        settings.rate_limit_burst,
+        settings.rate_limit_address_per_minute,
+        settings.rate_limit_address_burst,
+    )
     app.state.assets = assets
     app.state.templates = make_templates(assets)
     app.include_router(api.router)
@@ -96,7 +103,11 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if request.url.path.startswith(("/api/", "/widget/", "/static/")):
-            return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+            return JSONResponse(
+                {"error": exc.detail},
+                status_code=exc.status_code,
+                headers=getattr(exc, "headers", None),
+            )
         title, text = PAGE_ERRORS.get(
             exc.status_code, ("Virhe", "Sivua ei voitu näyttää.")
         )
@@ -112,6 +123,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         allow_origins=settings.origins(),
         allow_methods=["GET", "POST"],
         allow_headers=["Authorization", "Content-Type"],
+        expose_headers=["Retry-After"],
         max_age=600,
     )
     app.add_middleware(SecurityHeaders, rasa_origin=settings.rasa_origin())
