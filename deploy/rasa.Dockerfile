@@ -1,0 +1,38 @@
+# syntax=docker/dockerfile:1
+# The Rasa server: Rasa 3.6 on Python 3.10 (Rasa's limit) with the Finnish spaCy
+# pipeline (Debian's Voikko), Polkuopas's token channel and the trained model.
+# Build context: the repository root (deploy/compose.yml does this).
+FROM python:3.10-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    RASA_TELEMETRY_ENABLED=false \
+    TF_CPP_MIN_LOG_LEVEL=2 \
+    SQLALCHEMY_SILENCE_UBER_WARNING=1 \
+    PYTHONPATH=/app/bot
+
+# Voikko gives the Finnish pipeline its lemmas.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libvoikko1 voikko-fi \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY bot/requirements.txt bot/requirements.txt
+RUN pip install --no-cache-dir --requirement bot/requirements.txt
+
+COPY bot/ bot/
+COPY data/nlu/ data/nlu/
+# The model: `rasa train` keeps bot/models/polkuopas.tar.gz when it was trained
+# on exactly this data (`make train` before the build copies it in with bot/),
+# and trains it otherwise: the same command as `make train`.
+RUN rasa train --config bot/config.yml --domain bot/domain.yml \
+      --data data/nlu bot/data --out bot/models --fixed-model-name polkuopas \
+ && rm -rf .rasa bot/.rasa
+
+COPY deploy/endpoints.yml deploy/rasa-start.sh deploy/
+
+RUN useradd --create-home --uid 10001 rasa
+USER rasa
+EXPOSE 5005
+CMD ["sh", "deploy/rasa-start.sh"]
