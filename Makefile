@@ -18,6 +18,9 @@ BOT_STAMP := $(BOT_VENV)/.installed
 # the browser tests (Playwright drives Debian's binary; it downloads no browser).
 DEBIAN_PACKAGES := libvoikko1 voikko-fi
 BROWSER_PACKAGES := chromium
+# PostgreSQL and Redis for the scale-out tests (tests/scaleout): each test run
+# starts its own throwaway servers from these binaries.
+SCALEOUT_PACKAGES := postgresql redis-server
 
 # Rasa: no telemetry or error reports sent anywhere, quieter TensorFlow; the
 # input channel module lives in bot/.
@@ -47,6 +50,10 @@ system-deps:
 browser-deps:
 	@scripts/system-deps.sh $(BROWSER_PACKAGES)
 
+.PHONY: scaleout-deps
+scaleout-deps:
+	@scripts/system-deps.sh $(SCALEOUT_PACKAGES)
+
 $(APP_STAMP): pyproject.toml
 	@echo "==> app environment ($(APP_VENV)): action server, CLI, web app, test tools"
 	@test -x $(APP)/python || "$$(scripts/find-python.sh app)" -m venv $(APP_VENV)
@@ -70,7 +77,7 @@ run: install demo train ## install what is missing, seed the demo, start everyth
 	@scripts/run.sh
 
 .PHONY: test
-test: install browser-deps lint paths-check nlu-vocab-check train test-stories ## install what is missing and run every test
+test: install browser-deps scaleout-deps lint paths-check nlu-vocab-check train test-stories ## install what is missing and run every test
 	$(APP)/python -m pytest
 
 # --- pieces -------------------------------------------------------------------
@@ -114,6 +121,10 @@ test-stories: train ## conversation tests (tests/stories) with rasa test
 .PHONY: test-browser
 test-browser: $(APP_STAMP) browser-deps ## browser tests only (Chromium through Playwright)
 	$(APP)/python -m pytest tests/browser -q
+
+.PHONY: test-scaleout
+test-scaleout: $(APP_STAMP) $(BOT_STAMP) scaleout-deps ## scale-out tests only: deploy/ config, PostgreSQL tracker and Redis lock stores
+	$(APP)/python -m pytest tests/scaleout -q
 
 .PHONY: eval-nlu
 eval-nlu: $(BOT_STAMP) ## NLU benchmark: our pipeline and Rasa's default, side by side
