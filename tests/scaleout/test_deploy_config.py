@@ -253,6 +253,15 @@ def test_nginx_balances_every_rasa_server_without_stickiness():
     assert services()["lb"]["ports"] == ["${PUBLIC_PORT:-8080}:8080"]
 
 
+def test_servers_see_the_clients_address_for_the_rate_limits():
+    # nginx sends one address, replacing what the client sent (so it cannot be
+    # forged), and both servers take it from there.
+    assert "proxy_set_header X-Forwarded-For $remote_addr;" in NGINX.read_text()
+    for name, service in rasa_services().items():
+        assert service["environment"]["SANIC_PROXIES_COUNT"] == "1", name
+    assert services()["web"]["environment"]["FORWARDED_ALLOW_IPS"] == "*"
+
+
 def test_compose_defaults_match_the_env_example():
     example = env_example()
     for name, default in re.findall(
