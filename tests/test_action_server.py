@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import zlib
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel, ConfigDict, ValidationError
 from rasa_sdk import Action
 from rasa_sdk.interfaces import ActionExecutionRejection
 
-from polkuopas.action_server import create_app
+from polkuopas.action_server import create_app, valid_shape
 from polkuopas.admin import Admin
 from polkuopas.bot_actions import ACTIONS
 from polkuopas.catalog import load_catalog
@@ -142,14 +146,162 @@ def test_server_webhook_invalid_body_returns_400(client, content):
         {"tracker": {"slots": {}}},
         {"tracker": {"sender_id": "x", "events": "none"}},
         {"tracker": {"sender_id": "x", "latest_message": None}},
+        {"tracker": []},
+        {"tracker": {"sender_id": 42}},
+        {"tracker": {"sender_id": None}},
+        {"tracker": {"sender_id": "x", "slots": []}},
+        {"tracker": {"sender_id": "x", "slots": None}},
+        {"tracker": {"sender_id": "x", "latest_message": "moi"}},
+        {"tracker": {"sender_id": "x", "events": None}},
+        {"tracker": {"sender_id": "x", "events": {"event": "user"}}},
+        {"tracker": {"sender_id": "x", "events": [{"event": "user"}, 1]}},
+        {"tracker": {"sender_id": "x", "events": [None]}},
         {"next_action": 42},
+        {"next_action": True},
+        {"next_action": ["action_responsible"]},
         {"domain": ["not", "a", "mapping"]},
+        {"domain": "3.1"},
+        {"domain": 0},
     ],
 )
 def test_server_webhook_wrong_shape_returns_400_without_echo(client, overrides):
     response = client.post("/webhook", json=action_call(**overrides))
     assert response.status_code == 400
     assert response.json() == {"error": "Invalid body request"}
+
+
+def test_server_webhook_minimal_tracker_returns_200(client):
+    """`slots`, `latest_message` and `events` may be missing; extra keys pass."""
+    body = action_call("action_greet", extra={"any": [1, 2]})
+    body["tracker"] = {"sender_id": "x", "unknown": None}
+    response = client.post("/webhook", json=body)
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"\xef\xbb\xbf" + json.dumps(action_call()).encode(),  # UTF-8 BOM
+        json.dumps(action_call()).encode("utf-16"),
+    ],
+)
+def test_server_webhook_reads_what_json_reads_returns_200(client, raw):
+    response = client.post(
+        "/webhook", content=raw, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 200
+    assert response.json()["responses"][0]["name"] == "Anna Virtanen"
+
+
+def test_server_webhook_deeply_nested_body_returns_400(client):
+    nested = b'{"domain": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    response = client.post(
+        "/webhook", content=nested, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json() == {"error": "Invalid body request"}
+
+
+# The request models the server validated with before its shape check became
+# plain `isinstance` tests (reports/bench.md, change 12): the reference for
+# what it must accept and refuse.
+class _TrackerModel(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    sender_id: str
+    slots: dict[str, Any] = {}
+    latest_message: dict[str, Any] = {}
+    events: list[dict[str, Any]] = []
+
+
+class _ActionCallModel(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    next_action: str | None = None
+    tracker: _TrackerModel | None = None
+    domain: dict[str, Any] | None = None
+
+
+def models_accept(call: dict) -> bool:
+    try:
+        _ActionCallModel.model_validate(call)
+    except ValidationError:
+        return False
+    return True
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+json_objects = st.dictionaries(st.text(max_size=4), json_values, max_size=3)
+
+
+@st.composite
+def objects(draw, fields: dict) -> dict:
+    """A JSON object with each of `fields` present two times out of three."""
+    return {
+        key: draw(values)
+        for key, values in fields.items()
+        if draw(st.sampled_from([True, True, False]))
+    }
+
+
+valid_calls = objects(
+    {
+        "next_action": st.text(max_size=4) | st.none(),
+        "tracker": st.none()
+        | objects(
+            {
+                "sender_id": st.text(max_size=4),
+                "slots": json_objects,
+                "latest_message": json_objects,
+                "events": st.lists(json_objects, max_size=3),
+                "paused": json_values,
+            }
+        ),
+        "domain": json_objects | st.none(),
+        "version": json_values,
+    }
+)
+# Where one value of a valid call is replaced by any JSON value.
+PLACES = [
+    (),
+    ("next_action",),
+    ("domain",),
+    ("tracker",),
+    ("tracker", "sender_id"),
+    ("tracker", "slots"),
+    ("tracker", "latest_message"),
+    ("tracker", "events"),
+    ("tracker", "events", 0),
+]
+
+
+@st.composite
+def action_calls(draw) -> dict:
+    """A valid action call, or one with a single value of any JSON type."""
+    call = draw(valid_calls)
+    place = draw(st.sampled_from(PLACES))
+    if place:
+        *parents, last = place
+        target = call
+        for key in parents:
+            if not isinstance(target.get(key), dict | list):
+                target[key] = {"sender_id": "x", "events": [{}]}
+            target = target[key]
+        if isinstance(target, list) and not target:
+            target.append({})
+        target[last] = draw(json_values)
+    return call
+
+
+@settings(max_examples=300)
+@given(call=action_calls())
+def test_shape_check_accepts_exactly_what_the_models_accepted(call):
+    assert valid_shape(call) == models_accept(call)
 
 
 def test_server_webhook_unknown_action_returns_404(client):

@@ -11,6 +11,12 @@ Only Rasa should call it: it binds to loopback by default, and with
 `POLKUOPAS_ACTION_SECRET` set it answers `/webhook` only to requests carrying
 that secret in the `X-Polkuopas-Secret` header (401 otherwise).
 
+Per request it does only what the protocol needs (the figures are in
+reports/bench.md, `make bench`): `POST /webhook` is a plain Starlette route (no
+dependency solving), the body is parsed with ujson (as rasa_sdk's Sanic does)
+and its shape is checked with `isinstance` instead of being copied into
+pydantic models.
+
 Run it with `python -m polkuopas.action_server` (or `make run`).
 """
 
@@ -22,12 +28,12 @@ import logging
 import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Any
 
+import ujson
 import uvicorn
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, ValidationError
 from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import (
     ActionExecutionRejection,
@@ -49,21 +55,32 @@ INVALID_BODY = {"error": "Invalid body request"}
 SECRET_HEADER = "X-Polkuopas-Secret"
 
 
-class _TrackerShape(BaseModel):
-    """What rasa_sdk's `Tracker.from_dict` needs, checked before running."""
-
-    model_config = ConfigDict(extra="allow")
-    sender_id: str
-    slots: dict[str, Any] = {}
-    latest_message: dict[str, Any] = {}
-    events: list[dict[str, Any]] = []
+# What rasa_sdk's `Tracker.from_dict` needs of the tracker, checked before
+# running: a string `sender_id`; when present, `slots` and `latest_message`
+# objects and `events` a list of objects.
+_TRACKER_FIELDS = (("slots", dict), ("latest_message", dict), ("events", list))
 
 
-class _ActionCallShape(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    next_action: str | None = None
-    tracker: _TrackerShape | None = None
-    domain: dict[str, Any] | None = None
+def valid_shape(call: dict[str, Any]) -> bool:
+    """Is the action call (a parsed JSON object) shaped as rasa_sdk expects?
+
+    `next_action` a string or null; `tracker` null or an object as above;
+    `domain` null or an object; other keys are allowed. (A plain `isinstance`
+    check: validating into pydantic models would copy the whole tracker.)
+    """
+    if not isinstance(call.get("next_action"), str | None):
+        return False
+    if not isinstance(call.get("domain"), dict | None):
+        return False
+    tracker = call.get("tracker")
+    if tracker is None:
+        return True
+    if not isinstance(tracker, dict) or not isinstance(tracker.get("sender_id"), str):
+        return False
+    for key, kind in _TRACKER_FIELDS:
+        if key in tracker and not isinstance(tracker[key], kind):
+            return False
+    return all(isinstance(event, dict) for event in tracker.get("events", ()))
 
 
 def build_executor(services: Services) -> ActionExecutor:
@@ -71,13 +88,6 @@ def build_executor(services: Services) -> ActionExecutor:
     for action in ACTIONS:
         executor.register_action(action(services))
     return executor
-
-
-def get_executor(request: Request) -> ActionExecutor:
-    return request.app.state.executor
-
-
-Executor = Annotated[ActionExecutor, Depends(get_executor)]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -107,25 +117,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     @app.get("/actions")
-    async def actions(executor: Executor) -> list[dict[str, str]]:
+    async def actions(request: Request) -> list[dict[str, str]]:
+        executor: ActionExecutor = request.app.state.executor
         return [item.model_dump() for item in executor.list_actions()]
 
-    @app.post("/webhook")
-    async def webhook(request: Request, executor: Executor) -> JSONResponse:
+    async def webhook(request: Request) -> JSONResponse:
         if settings.action_secret and not hmac.compare_digest(
             request.headers.get(SECRET_HEADER, "").encode(),
             settings.action_secret.encode(),
         ):
             return JSONResponse({"error": "Unauthorized"}, status_code=401)
         action_call = await _read_action_call(request)
-        if action_call is None:
+        if action_call is None or not valid_shape(action_call):
             return JSONResponse(INVALID_BODY, status_code=400)
+        executor: ActionExecutor = request.app.state.executor
         action_name = action_call.get("next_action")
-        try:
-            shape = _ActionCallShape.model_validate(action_call)
-        except ValidationError:
-            return JSONResponse(INVALID_BODY, status_code=400)
-        if shape.next_action in executor.actions and shape.tracker is None:
+        if action_name in executor.actions and action_call.get("tracker") is None:
             return JSONResponse(INVALID_BODY, status_code=400)
         try:
             result = await executor.run(action_call)
@@ -140,6 +147,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return _error(500, "The action failed.", _safe_name(action_name))
         return JSONResponse(result.model_dump() if result else None, status_code=200)
 
+    # A plain route: FastAPI would solve dependencies and parameters on every
+    # call, and the protocol needs none of it.
+    app.add_route("/webhook", webhook, methods=["POST"])
     return app
 
 
@@ -149,8 +159,14 @@ async def _read_action_call(request: Request) -> dict[str, Any] | None:
     try:
         if request.headers.get("content-encoding") == "deflate":
             body = zlib.decompress(body)
-        action_call = json.loads(body)
-    except (ValueError, zlib.error):
+        try:
+            action_call = ujson.loads(body)
+        except ValueError:
+            # What ujson refuses but json reads: a BOM, UTF-16/32, nesting
+            # deeper than 1024. Rasa sends plain UTF-8; nothing json accepted
+            # is refused.
+            action_call = json.loads(body)
+    except (ValueError, RecursionError, zlib.error):
         return None
     return action_call if isinstance(action_call, dict) else None
 
