@@ -121,7 +121,8 @@ class PolkuopasAction(Action):
         domain: dict[str, Any],
     ) -> list[EventType]:
         turn = self.turn(tracker)
-        log.info(
+        # DEBUG: a line per action call costs more than the action itself.
+        log.debug(
             "action %s client=%s identity=%s",
             self.NAME,
             turn.identity.client_id or "-",

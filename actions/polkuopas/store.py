@@ -275,8 +275,11 @@ class Store:
         )
         self._record_step(client_id, None, step_id, actor, moment)
 
+    # The three look-ups of every personal answer (`answers.load_view`) are
+    # plain queries: sqlite-utils' `rows_where` first lists the tables and
+    # views, three more statements each time.
     def find_client(self, client_id: str) -> Client | None:
-        rows = list(self.db["clients"].rows_where("id = ?", [client_id]))
+        rows = list(self.db.query("SELECT * FROM clients WHERE id = ?", [client_id]))
         return Client(**rows[0]) if rows else None
 
     def get_client(self, client_id: str) -> Client:
@@ -309,8 +312,9 @@ class Store:
 
     def step_history(self, client_id: str) -> list[dict[str, Any]]:
         return list(
-            self.db["step_history"].rows_where(
-                "client_id = ?", [client_id], order_by="id"
+            self.db.query(
+                "SELECT * FROM step_history WHERE client_id = ? ORDER BY id",
+                [client_id],
             )
         )
 
@@ -381,7 +385,9 @@ class Store:
         )
 
     def find_followup(self, client_id: str) -> FollowUp | None:
-        rows = list(self.db["followups"].rows_where("client_id = ?", [client_id]))
+        rows = list(
+            self.db.query("SELECT * FROM followups WHERE client_id = ?", [client_id])
+        )
         return FollowUp(**rows[0]) if rows else None
 
     def open_followups(self, due_before: date | None = None) -> list[FollowUp]:
