@@ -201,6 +201,21 @@ def test_dockerfiles_copy_files_that_exist_and_are_in_the_context(dockerfile):
         assert allowed_by(ignore, source), f"{ignore.name} leaves out {source}"
 
 
+def run_commands(dockerfile: Path) -> list[str]:
+    """The shell-form RUN instructions, continuation lines joined."""
+    text = re.sub(r"\\\n", " ", dockerfile.read_text())
+    return [line.strip()[4:] for line in text.splitlines() if line.startswith("RUN ")]
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_dockerfile_shell_commands_parse(dockerfile):
+    commands = run_commands(dockerfile)
+    assert commands
+    for command in commands:
+        syntax = subprocess.run(["sh", "-n", "-c", command], capture_output=True)
+        assert syntax.returncode == 0, (command, syntax.stderr)
+
+
 def test_compose_builds_from_the_repository_root():
     for name, service in services().items():
         build = service.get("build")
