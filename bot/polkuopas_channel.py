@@ -41,6 +41,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import polkuopas_speedups
 from rasa.core.channels.channel import (
     CollectingOutputChannel,
     InputChannel,
@@ -49,6 +50,11 @@ from rasa.core.channels.channel import (
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+
+# Rasa imports this channel before it loads the model: its speed-ups first
+# (bot/polkuopas_speedups.py; on another Rasa version they refuse, with a
+# warning).
+polkuopas_speedups.install()
 
 log = logging.getLogger("polkuopas.channel")
 
