@@ -18,8 +18,9 @@ POLKUOPAS_RATE_LIMIT_BURST (the POLKUOPAS_RATE_LIMIT_ADDRESS_* pair without a
 valid token); over it the answer is 429 with Retry-After and a polite message,
 and Rasa never sees the message.
 
-Runs inside Rasa (Python 3.10): standard library and Rasa's own Sanic only, plus
-actions/polkuopas/ratelimit.py (standard library only), loaded by its path.
+Runs inside Rasa (Python 3.10): standard library and Rasa's own Sanic only, and
+bot/polkuopas_ratelimit.py, a verbatim copy of actions/polkuopas/ratelimit.py
+(the Rasa image holds only bot/; a test keeps the two identical).
 """
 
 from __future__ import annotations
@@ -27,20 +28,18 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import importlib.util
 import logging
 import os
 import re
 import sqlite3
-import sys
 import threading
 import urllib.request
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import polkuopas_ratelimit as ratelimit
 import polkuopas_speedups
 from rasa.core.channels.channel import (
     CollectingOutputChannel,
@@ -88,24 +87,6 @@ RATE_LIMIT_DEFAULTS = {
     "POLKUOPAS_RATE_LIMIT_ADDRESS_PER_MINUTE": 120.0,
     "POLKUOPAS_RATE_LIMIT_ADDRESS_BURST": 40,
 }
-RATELIMIT_FILE = PROJECT_ROOT / "actions" / "polkuopas" / "ratelimit.py"
-
-
-def _load_ratelimit() -> ModuleType:
-    """polkuopas.ratelimit from its file: the package is not installed here."""
-    name = "polkuopas_ratelimit"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, RATELIMIT_FILE)
-    if spec is None or spec.loader is None or not RATELIMIT_FILE.is_file():
-        raise ImportError(f"the rate limiter is missing: {RATELIMIT_FILE}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-ratelimit = _load_ratelimit()
 
 
 def _setting(name: str, environ: dict[str, str]) -> float:

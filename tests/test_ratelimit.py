@@ -230,3 +230,12 @@ def test_web_api_limit_off(tmp_path):
     )
     with client:
         assert all(client.get("/api/identity").status_code == 200 for _ in range(100))
+
+
+def test_the_chat_channels_copy_is_the_same_code():
+    """The Rasa image holds only bot/, so the channel has its own copy."""
+    original = PROJECT_ROOT / "actions" / "polkuopas" / "ratelimit.py"
+    copy = PROJECT_ROOT / "bot" / "polkuopas_ratelimit.py"
+    assert copy.read_bytes() == original.read_bytes(), (
+        f"{copy} differs from {original}: cp {original} {copy}"
+    )

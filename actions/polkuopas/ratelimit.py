@@ -13,9 +13,11 @@ recently seen go first). The buckets belong to one process: with several
 processes each has its own.
 
 Standard library only, and Python 3.10 compatible: the web app imports it as
-`polkuopas.ratelimit`, and the chat channel (bot/polkuopas_channel.py, inside
-Rasa's Python 3.10 environment, where this package is not installed) loads this
-same file by its path.
+`polkuopas.ratelimit`; the chat channel (bot/polkuopas_channel.py, inside Rasa's
+Python 3.10 environment, where this package is not installed) imports the same
+code from bot/polkuopas_ratelimit.py, a verbatim copy (the Rasa image holds only
+bot/). tests/test_ratelimit.py fails when the two differ: edit this file, then
+`cp actions/polkuopas/ratelimit.py bot/polkuopas_ratelimit.py`.
 """
 
 from __future__ import annotations
