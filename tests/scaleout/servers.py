@@ -100,7 +100,10 @@ class Postgres:
                     "run PostgreSQL as: " + INSTALL_HINT.format(package="postgresql")
                 ) from exc
             as_user = ["runuser", "-u", "postgres", "--"]
-        root = Path(tempfile.mkdtemp(prefix="polkuopas-pg-"))
+        # As root, in /tmp itself: the postgres user must reach the folder (a
+        # TMPDIR inside root's own 0700 folders would not do).
+        tmp = "/tmp" if owner is not None else None
+        root = Path(tempfile.mkdtemp(prefix="polkuopas-pg-", dir=tmp))
         if owner is not None:
             os.chown(root, owner.pw_uid, owner.pw_gid)
         server = cls(bindir, root, free_port(), as_user=as_user)
