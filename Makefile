@@ -130,6 +130,16 @@ test-scaleout: $(APP_STAMP) $(BOT_STAMP) scaleout-deps ## scale-out tests only: 
 eval-nlu: $(BOT_STAMP) ## NLU benchmark: our pipeline and Rasa's default, side by side
 	$(BOT)/python bot/eval_nlu.py --out reports/nlu.md
 
+# `make loadtest CLIENTS=50 DURATION=120`; LOADTEST_ARGS for the rest (README).
+CLIENTS ?= 50
+DURATION ?= 120
+LOADTEST_ARGS ?=
+
+.PHONY: loadtest
+loadtest: $(APP_STAMP) $(BOT_STAMP) ## load test: CLIENTS (50) conversations for DURATION (120) s -> reports/load.md
+	$(APP)/python tests/load/loadtest.py --clients $(CLIENTS) --duration $(DURATION) \
+	  --out reports/load.md $(LOADTEST_ARGS)
+
 .PHONY: demo
 demo: $(APP_STAMP) ## seed the demo clients and professionals (idempotent)
 	@$(APP)/polkuopas demo
