@@ -7,47 +7,23 @@ the REST channel as the widget and curl do.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-import yaml
-
-from polkuopas.admin import Admin
-from polkuopas.catalog import load_catalog
-from polkuopas.demo import seed_demo
-from polkuopas.settings import PROJECT_ROOT
-from polkuopas.store import open_store
+from polkuopas_stack import (
+    Processes,
+    demo_admin,
+    free_port,
+    rasa_command,
+    rasa_config,
+    require_model,
+    server_env,
+)
 
 pytestmark = pytest.mark.rasa
-
-MODEL = PROJECT_ROOT / "bot" / "models" / "polkuopas.tar.gz"
-RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_up(url: str, process: subprocess.Popen, log: Path, limit: float):
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"{url} exited while starting:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    pytest.fail(f"{url} did not start within {limit}s:\n{log.read_text()[-3000:]}")
 
 
 class Stack:
@@ -55,88 +31,49 @@ class Stack:
         self.root = root
         self.db = root / "store.db"
         self.tracker_db = root / "tracker.db"
-        self.logs = [root / "action-server.log", root / "rasa.log"]
         self.tokens: dict[str, str] = {}
-        self.processes: list[subprocess.Popen] = []
+        self.processes = Processes(root)
         self.url = ""
 
+    @property
+    def logs(self) -> list[Path]:
+        return list(self.processes.logs.values())
+
     def seed(self) -> None:
-        store = open_store(self.db)
-        admin = Admin(store, load_catalog(PROJECT_ROOT / "paths"), "test")
-        list(seed_demo(admin))
-        for client in ("demo-suvi", "demo-valtteri", "demo-paattynyt"):
-            self.tokens[client] = admin.issue_token(client, 1)
-        self.tokens["revoked"] = admin.issue_token("demo-mika", 1)
-        admin.revoke_tokens("demo-mika")
-        store.db.close()
+        with demo_admin(self.db) as admin:
+            for client in ("demo-suvi", "demo-valtteri", "demo-paattynyt"):
+                self.tokens[client] = admin.issue_token(client, 1)
+            self.tokens["revoked"] = admin.issue_token("demo-mika", 1)
+            admin.revoke_tokens("demo-mika")
 
     def start(self) -> None:
-        action_port, rasa_port = free_port(), free_port()
-        env = {
-            **os.environ,
-            "POLKUOPAS_DB": str(self.db),
-            "POLKUOPAS_ACTION_PORT": str(action_port),
-            "POLKUOPAS_ACTION_URL": f"http://127.0.0.1:{action_port}/webhook",
-            "POLKUOPAS_ACTION_SECRET": "end-to-end-secret",
-            "RASA_TELEMETRY_ENABLED": "false",
-            "TF_CPP_MIN_LOG_LEVEL": "2",
-            "PYTHONPATH": str(PROJECT_ROOT / "bot"),
-        }
-        # The product's endpoints (action URL and secret from the environment,
-        # the tracker store with its speed-ups) on this stack's tracker file.
-        endpoints_config = yaml.safe_load(
-            (PROJECT_ROOT / "bot" / "endpoints.yml").read_text(encoding="utf-8")
-        )
-        endpoints_config["tracker_store"]["db"] = str(self.tracker_db)
-        endpoints = self.root / "endpoints.yml"
-        endpoints.write_text(yaml.safe_dump(endpoints_config), encoding="utf-8")
-        credentials = self.root / "credentials.yml"
-        credentials.write_text(f"polkuopas_channel.TokenRestInput:\n  db: {self.db}\n")
-        self.env = env
-        self.action_port = action_port
+        self.action_port, rasa_port = free_port(), free_port()
+        self.env = server_env(self.db, self.action_port, "end-to-end-secret")
+        endpoints, credentials = rasa_config(self.root, self.db, self.tracker_db)
         self.start_action_server()
-        rasa_log = self.logs[1].open("w")
-        self.processes.append(
-            subprocess.Popen(
-                [str(RASA), "run", "--model", str(MODEL), "--endpoints",
-                 str(endpoints), "--credentials", str(credentials),
-                 "--interface", "127.0.0.1", "--port", str(rasa_port)],
-                env=env, cwd=PROJECT_ROOT, stdout=rasa_log, stderr=subprocess.STDOUT,
-            )
-        )  # fmt: skip
-        self.url = f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
-        wait_until_up(
+        self.processes.spawn(
+            "rasa",
+            rasa_command(endpoints, credentials, rasa_port),
+            self.env,
             f"http://127.0.0.1:{rasa_port}/webhooks/rest/",
-            self.processes[-1],
-            self.logs[1],
             240,
         )
+        self.url = f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
 
     def start_action_server(self) -> None:
-        action_log = self.logs[0].open("a")
-        process = subprocess.Popen(
+        self.processes.spawn(
+            "action-server",
             [sys.executable, "-m", "polkuopas.action_server"],
-            env=self.env,
-            stdout=action_log,
-            stderr=subprocess.STDOUT,
+            self.env,
+            f"http://127.0.0.1:{self.action_port}/health",
+            60,
         )
-        self.processes.insert(0, process)
-        health = f"http://127.0.0.1:{self.action_port}/health"
-        wait_until_up(health, process, self.logs[0], 60)
 
     def stop_action_server(self) -> None:
-        process = self.processes.pop(0)
-        process.terminate()
-        process.wait(timeout=20)
+        self.processes.stop("action-server", timeout=20)
 
     def stop(self) -> None:
-        for process in self.processes:
-            process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        self.processes.stop_all()
 
     def post(self, body, token: str | None = None, header: str | None = None):
         headers = {}
@@ -157,8 +94,7 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    if not MODEL.exists():
-        pytest.fail(f"no trained model at {MODEL}: run `make train` first")
+    require_model()
     stack = Stack(tmp_path_factory.mktemp("stack"))
     stack.seed()
     try:

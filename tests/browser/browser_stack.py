@@ -13,24 +13,21 @@ import contextlib
 import functools
 import http.server
 import os
-import socket
-import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
-import httpx
-import pytest
+from polkuopas_stack import (
+    Processes,
+    demo_admin,
+    free_port,
+    rasa_command,
+    rasa_config,
+    server_env,
+)
 
-from polkuopas.admin import Admin
-from polkuopas.catalog import load_catalog
-from polkuopas.demo import seed_demo
 from polkuopas.settings import PROJECT_ROOT
-from polkuopas.store import open_store
 
-MODEL = PROJECT_ROOT / "bot" / "models" / "polkuopas.tar.gz"
-RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
 CHROMIUM = Path(os.environ.get("POLKUOPAS_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = PROJECT_ROOT / "reports" / "screenshots"
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
@@ -60,31 +57,14 @@ with the one-line snippet from /upotus.</p>
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_up(url: str, process: subprocess.Popen, log: Path, limit: float):
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"{url} exited while starting:\n{log.read_text()[-3000:]}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        time.sleep(1)
-    pytest.fail(f"{url} did not start within {limit}s:\n{log.read_text()[-3000:]}")
-
-
 class Servers:
     """The full stack for the browser: action server, Rasa, web app, host page."""
 
     def __init__(self, root: Path):
         self.root = root
         self.db = root / "store.db"
-        self.processes: list[subprocess.Popen] = []
+        self.processes = Processes(root)
+        self.logs = self.processes.logs
         self.action_port = free_port()
         self.rasa_port = free_port()
         self.web_port = free_port()
@@ -92,62 +72,32 @@ class Servers:
         self.web = f"http://127.0.0.1:{self.web_port}"
         self.host = f"http://127.0.0.1:{self.host_port}"
         self.rasa = f"http://127.0.0.1:{self.rasa_port}"
-        self.logs: dict[str, Path] = {}
         self._host_server: http.server.ThreadingHTTPServer | None = None
 
     def seed(self) -> None:
-        store = open_store(self.db)
-        admin = Admin(store, load_catalog(PROJECT_ROOT / "paths"), "test")
-        list(seed_demo(admin))
-        store.db.close()
+        with demo_admin(self.db):
+            pass  # the demo clients are all the browser tests need
 
     def env(self) -> dict[str, str]:
-        return {
-            **os.environ,
-            "POLKUOPAS_DB": str(self.db),
-            "POLKUOPAS_ACTION_PORT": str(self.action_port),
-            "POLKUOPAS_ACTION_URL": f"http://127.0.0.1:{self.action_port}/webhook",
-            "POLKUOPAS_ACTION_SECRET": SECRET,
-            "POLKUOPAS_WEB_PORT": str(self.web_port),
-            "POLKUOPAS_RASA_URL": self.rasa,
-            "POLKUOPAS_CORS_ORIGINS": f"{self.web} {self.host}",
-            "POLKUOPAS_DEMO": "true",
-            "RASA_TELEMETRY_ENABLED": "false",
-            "TF_CPP_MIN_LOG_LEVEL": "2",
-            "PYTHONPATH": str(PROJECT_ROOT / "bot"),
-        }
+        return server_env(
+            self.db,
+            self.action_port,
+            SECRET,
+            POLKUOPAS_WEB_PORT=str(self.web_port),
+            POLKUOPAS_RASA_URL=self.rasa,
+            POLKUOPAS_CORS_ORIGINS=f"{self.web} {self.host}",
+            POLKUOPAS_DEMO="true",
+        )
 
     def spawn(self, name: str, command: list[str], health: str, limit: float):
-        log = self.root / f"{name}.log"
-        self.logs[name] = log
-        process = subprocess.Popen(
-            command,
-            env=self.env(),
-            cwd=PROJECT_ROOT,
-            stdout=log.open("w"),
-            stderr=subprocess.STDOUT,
-        )
-        self.processes.append(process)
-        wait_until_up(health, process, log, limit)
+        self.processes.spawn(name, command, self.env(), health, limit)
 
     def start(self) -> None:
-        endpoints = self.root / "endpoints.yml"
-        endpoints.write_text(
-            "action_endpoint:\n"
-            f'  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
-            f"  headers:\n    X-Polkuopas-Secret: {SECRET}\n"
-            "tracker_store:\n  type: SQL\n  dialect: sqlite\n"
-            f"  db: {self.root / 'tracker.db'}\n"
+        endpoints, credentials = rasa_config(
+            self.root, self.db, self.root / "tracker.db"
         )
-        credentials = self.root / "credentials.yml"
-        credentials.write_text(f"polkuopas_channel.TokenRestInput:\n  db: {self.db}\n")
         py = sys.executable
-        self.spawn(
-            "web",
-            [py, "-m", "polkuopas.web"],
-            f"{self.web}/health",
-            60,
-        )
+        self.spawn("web", [py, "-m", "polkuopas.web"], f"{self.web}/health", 60)
         self.spawn(
             "action-server",
             [py, "-m", "polkuopas.action_server"],
@@ -156,12 +106,12 @@ class Servers:
         )
         self.spawn(
             "rasa",
-            [str(RASA), "run", "--model", str(MODEL), "--endpoints", str(endpoints),
-             "--credentials", str(credentials), "--interface", "127.0.0.1",
-             "--port", str(self.rasa_port), "--cors", self.web, self.host],
+            rasa_command(
+                endpoints, credentials, self.rasa_port, "--cors", self.web, self.host
+            ),
             f"{self.rasa}/webhooks/rest/",
             240,
-        )  # fmt: skip
+        )
         self.start_host_page()
 
     def host_page(self, name: str, rasa: str) -> str:
@@ -188,19 +138,7 @@ class Servers:
     def stop(self) -> None:
         if self._host_server:
             self._host_server.shutdown()
-        for process in self.processes:
-            process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-    def stop_rasa(self) -> subprocess.Popen:
-        rasa = self.processes[-1]
-        rasa.terminate()
-        rasa.wait(timeout=30)
-        return rasa
+        self.processes.stop_all()
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

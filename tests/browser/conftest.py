@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from polkuopas_stack import require_model
 
-from .browser_stack import CHROMIUM, CHROMIUM_ARGS, MODEL, Chat, Servers
+from .browser_stack import CHROMIUM, CHROMIUM_ARGS, Chat, Servers
 
 
 @pytest.fixture(scope="package")
 def servers(tmp_path_factory) -> Iterator[Servers]:
-    if not MODEL.exists():
-        pytest.fail(f"no trained model at {MODEL}: run `make train` first")
+    require_model()
     stack = Servers(tmp_path_factory.mktemp("browser"))
     stack.seed()
     try:
