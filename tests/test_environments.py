@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -48,3 +49,34 @@ def test_bot_environment_has_rasa_and_the_finnish_pipeline(bot_python):
         "3.10 3.6.21",
         "kysyä sosiaaliohjaaja",
     ]
+
+
+def test_rasa_reads_the_shipped_endpoints_with_the_environment(bot_python):
+    # Read by Rasa's own reader, as `rasa run` does: the action URL and the
+    # secret header come from the environment (a quoted "${VAR}" would stay as
+    # it is, and every action call would go to a URL named "${...}").
+    script = (
+        "import json, sys\n"
+        "sys.path.insert(0, 'bot')\n"
+        "from rasa.core.utils import AvailableEndpoints\n"
+        "e = AvailableEndpoints.read_endpoints('bot/endpoints.yml')\n"
+        "print(json.dumps([e.action.url, e.action.headers, e.tracker_store.type]))\n"
+    )
+    result = subprocess.run(
+        [bot_python, "-c", script],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=PROJECT_ROOT,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "RASA_TELEMETRY_ENABLED": "false",
+            "POLKUOPAS_ACTION_URL": "http://127.0.0.1:5999/webhook",
+            "POLKUOPAS_ACTION_SECRET": "s3cret",
+        },
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    url, headers, tracker = json.loads(result.stdout.splitlines()[-1])
+    assert url == "http://127.0.0.1:5999/webhook"
+    assert headers == {"X-Polkuopas-Secret": "s3cret"}
+    assert tracker == "polkuopas_speedups.CachedSQLTrackerStore"
