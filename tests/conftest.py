@@ -1,15 +1,25 @@
 from __future__ import annotations
 
 import copy
+import secrets
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 import yaml
+from scaleout.servers import Postgres, start_or_skip
 
 from polkuopas.catalog import load_catalog
 from polkuopas.settings import PROJECT_ROOT, get_settings
 from polkuopas.store import open_store
+
+# The client store's backends. A test module that sets
+# `STORE_BACKENDS = BACKENDS` runs its tests that use `store`, `store_url` or
+# `env` on both; a test marked `sqlite_only` (SQLite's own file, pragmas,
+# backup) on SQLite alone.
+BACKENDS = ("sqlite", "postgresql")
 
 REAL_PATHS = PROJECT_ROOT / "paths"
 
@@ -131,17 +141,58 @@ def catalog():
     return load_catalog(REAL_PATHS)
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    backends = getattr(metafunc.module, "STORE_BACKENDS", None)
+    if not backends or "store_url" not in metafunc.fixturenames:
+        return
+    if metafunc.definition.get_closest_marker("sqlite_only"):
+        backends = ("sqlite",)
+    metafunc.parametrize("store_url", backends, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """A throwaway PostgreSQL server from Debian's packages (tests/scaleout):
+    skipped without them, except in CI (CI=true), where the tests fail."""
+    server = start_or_skip(Postgres.start, "PostgreSQL")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
-def store(tmp_path: Path):
-    store = open_store(tmp_path / "store.db")
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path | str]:
+    """Where the test's client store lives: a new SQLite file, or (when the
+    module runs on both backends) a new database in the throwaway PostgreSQL,
+    dropped afterwards."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        yield tmp_path / "store.db"
+        return
+    server: Postgres = request.getfixturevalue("postgres")
+    name = f"store_{secrets.token_hex(6)}"
+    with psycopg.connect(server.url(), autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    try:
+        yield server.url(name)
+    finally:
+        with psycopg.connect(server.url(), autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def store(store_url: Path | str):
+    store = open_store(store_url)
     yield store
     store.db.close()
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def env(
+    store_url: Path | str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path | str:
     """A private database for the CLI, through POLKUOPAS_DB as users set it."""
-    db = tmp_path / "cli.db"
+    db = tmp_path / "cli.db" if isinstance(store_url, Path) else store_url
     monkeypatch.setenv("POLKUOPAS_DB", str(db))
     monkeypatch.setenv("POLKUOPAS_ACTOR", "testaaja")
     monkeypatch.delenv("POLKUOPAS_PATHS_DIR", raising=False)

@@ -15,6 +15,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from conftest import BACKENDS
 from polkuopas.admin import Admin
 from polkuopas.bot_actions import (
     ActionContact,
@@ -33,6 +34,7 @@ from polkuopas.demo import seed_demo
 from polkuopas.messages import Messages
 
 TODAY = date(2026, 11, 23)
+STORE_BACKENDS = BACKENDS  # every action on both client stores (conftest.py)
 
 
 @pytest.fixture

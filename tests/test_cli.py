@@ -8,9 +8,14 @@ import sys
 
 import pytest
 
+from conftest import BACKENDS
 from polkuopas.cli import main
 from polkuopas.settings import get_settings
 from polkuopas.store import open_store
+
+# Every command on both stores (tests/conftest.py); the `paths` commands, which
+# open no store, and SQLite's own files on SQLite only.
+STORE_BACKENDS = BACKENDS
 
 
 @pytest.fixture
@@ -50,10 +55,12 @@ def stored(env):
 # --- paths -----------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only
 def test_paths_list(run):
     assert run("paths", "list") == (0, "mini\tMinin polku\tPieni polku (3 steps)\n", "")
 
 
+@pytest.mark.sqlite_only
 def test_paths_show(run):
     code, out, _ = run("paths", "show", "mini")
     assert code == 0
@@ -62,12 +69,14 @@ def test_paths_show(run):
     assert "Jälkikontakti [pilotti]: 1–3 kk päättymisen jälkeen, omatyöntekijä" in out
 
 
+@pytest.mark.sqlite_only
 def test_paths_show_json(run):
     code, out, _ = run("paths", "show", "mini", "--json")
     assert code == 0
     assert json.loads(out)["start"] == "alku"
 
 
+@pytest.mark.sqlite_only
 def test_paths_show_unknown(run):
     assert run("paths", "show", "maxi") == (
         2,
@@ -76,12 +85,14 @@ def test_paths_show_unknown(run):
     )
 
 
+@pytest.mark.sqlite_only
 def test_paths_check_ok(run, mini_dir):
     code, out, _ = run("paths", "check")
     assert code == 0
     assert out == f"ok: 2 roles and 1 paths (3 steps) in {mini_dir}\n"
 
 
+@pytest.mark.sqlite_only
 def test_paths_check_broken_file(run, mini_dir):
     file = mini_dir / "mini.yml"
     file.write_text(file.read_text().replace("  title: Työ\n", ""))
@@ -92,6 +103,7 @@ def test_paths_check_broken_file(run, mini_dir):
     )
 
 
+@pytest.mark.sqlite_only
 def test_paths_check_needs_no_database(run, env):
     run("paths", "check")
     assert not env.exists()
@@ -406,6 +418,7 @@ def test_every_change_is_audited_with_actor(run, client, env):
     ]
 
 
+@pytest.mark.sqlite_only
 def test_db_option_overrides_environment(run, tmp_path):
     other = tmp_path / "other.db"
     assert (
@@ -414,6 +427,7 @@ def test_db_option_overrides_environment(run, tmp_path):
     assert open_store(other).find_client("x") is not None
 
 
+@pytest.mark.sqlite_only
 def test_invalid_environment_variable(run, monkeypatch):
     monkeypatch.setenv("POLKUOPAS_TOKEN_DAYS", "paljon")
     get_settings.cache_clear()
@@ -423,6 +437,7 @@ def test_invalid_environment_variable(run, monkeypatch):
                           "POLKUOPAS_TOKEN_DAYS")  # fmt: skip
 
 
+@pytest.mark.sqlite_only
 def test_not_a_database(run, tmp_path):
     junk = tmp_path / "junk.db"
     junk.write_text("this is not sqlite" * 100)
@@ -431,6 +446,7 @@ def test_not_a_database(run, tmp_path):
     assert err.startswith(f"polkuopas: error: cannot use the database {junk}")
 
 
+@pytest.mark.sqlite_only
 def test_console_script_runs(env, mini_dir):
     result = subprocess.run(
         [sys.executable, "-m", "polkuopas.cli", "--paths-dir", str(mini_dir),

@@ -16,13 +16,21 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from pydantic import ValidationError
 
 from polkuopas.admin import Admin
 from polkuopas.catalog import Catalog, PathFileError, load_catalog
-from polkuopas.errors import PolkuopasError
+from polkuopas.errors import Invalid, PolkuopasError
 from polkuopas.settings import get_settings
-from polkuopas.store import Store, backup, open_store, purge_conversations
+from polkuopas.store import (
+    Store,
+    backup,
+    describe,
+    open_store,
+    purge_conversations,
+    store_location,
+)
 
 EXIT_USAGE = 2
 LAMP = "[pilotti]"
@@ -77,7 +85,7 @@ class Context:
         settings = get_settings()
         self.settings = settings
         self.paths_dir = Path(args.paths_dir or settings.paths_dir)
-        self.db_path = Path(args.db or settings.db)
+        self.db_path = store_location(args.db or settings.db)
         self.actor = args.by or settings.actor or getpass.getuser()
         self._catalog: Catalog | None = None
         self._store: Store | None = None
@@ -393,13 +401,18 @@ def cmd_backup(ctx: Context, args: argparse.Namespace) -> int:
     target = Path(args.file)
     backup(ctx.store.db, target)
     ctx.store.audit(ctx.actor, "backup", "database", str(target))
-    out(f"backed up {ctx.db_path} to {target}")
+    out(f"backed up {describe(ctx.db_path)} to {target}")
     return 0
 
 
 def cmd_conversations_purge(ctx: Context, args: argparse.Namespace) -> int:
     days = args.older_than or ctx.settings.retention_days
     tracker_db = Path(args.tracker_db or ctx.settings.tracker_db)
+    if str(tracker_db).startswith(("postgresql:", "postgres:")):
+        raise Invalid(
+            "`polkuopas conversations purge` works on Rasa's SQLite tracker "
+            "file; for a PostgreSQL tracker store run deploy/purge-conversations.sql"
+        )
     count = purge_conversations(tracker_db, days)
     out(f"deleted {count} conversation(s) idle for more than {days} days")
     return 0
@@ -425,7 +438,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Admin command line of Polkuopas: service paths, "
         "professionals, clients, tokens and follow-up contacts.",
     )
-    parser.add_argument("--db", action=_Once, help="SQLite file (env POLKUOPAS_DB)")
+    parser.add_argument(
+        "--db", action=_Once, help="SQLite file or postgresql:// URL (env POLKUOPAS_DB)"
+    )
     parser.add_argument(
         "--paths-dir", action=_Once, help="path files (env POLKUOPAS_PATHS_DIR)"
     )
@@ -561,8 +576,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.handler(ctx, args)
     except (PolkuopasError, PathFileError) as exc:
         return fail(str(exc))
-    except sqlite3.DatabaseError as exc:
-        return fail(f"cannot use the database {ctx.db_path}: {exc}")
+    except (sqlite3.DatabaseError, psycopg.Error) as exc:
+        return fail(f"cannot use the database {describe(ctx.db_path)}: {exc}")
     finally:
         ctx.close()
 

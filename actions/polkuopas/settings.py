@@ -9,8 +9,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from polkuopas.pgstore import is_postgres_url
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -18,9 +20,10 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="POLKUOPAS_", extra="ignore")
 
-    db: Path = Field(
+    db: Path | str = Field(
         default=PROJECT_ROOT / "var" / "polkuopas.db",
-        description="SQLite file of the client store.",
+        description="The client store: a SQLite file, or a "
+        "postgresql://user:password@host:port/database URL.",
     )
     paths_dir: Path = Field(
         default=PROJECT_ROOT / "paths",
@@ -130,6 +133,14 @@ class Settings(BaseSettings):
         description="Name recorded in the audit log for CLI changes "
         "(default: the login name).",
     )
+
+    @field_validator("db", mode="before")
+    @classmethod
+    def _store_location(cls, value: object) -> object:
+        # A file path stays a Path; a PostgreSQL URL stays the text it is.
+        if isinstance(value, str) and not is_postgres_url(value):
+            return Path(value)
+        return value
 
 
 @lru_cache(maxsize=1)

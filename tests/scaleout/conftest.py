@@ -1,43 +1,20 @@
-"""Fixtures of the scale-out tests: throwaway PostgreSQL and Redis servers.
+"""Fixtures of the scale-out tests: a throwaway Redis server.
 
-Both come from Debian's packages, which `make test` installs. Without them the
-tests skip with the reason, except in CI (CI=true), where they fail: there the
-scale-out shape must be tested.
+The throwaway PostgreSQL (`postgres`) is in tests/conftest.py, shared with the
+client store's tests. Both come from Debian's packages, which `make test`
+installs. Without them the tests skip with the reason, except in CI (CI=true),
+where they fail: there the scale-out shape must be tested.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
-from typing import TypeVar
+from collections.abc import Iterator
 
 import pytest
 
-from .servers import Missing, Postgres, Redis
+from .servers import Redis, in_ci, start_or_skip
 
-T = TypeVar("T")
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
-
-
-def start_or_skip(start: Callable[[], T], what: str) -> T:
-    try:
-        return start()
-    except Missing as missing:
-        if in_ci():
-            pytest.fail(f"{what}: {missing} (CI=true: these tests must run)")
-        pytest.skip(f"{what}: {missing}")
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[Postgres]:
-    server = start_or_skip(Postgres.start, "PostgreSQL")
-    try:
-        yield server
-    finally:
-        server.stop()
+__all__ = ["in_ci", "start_or_skip"]
 
 
 @pytest.fixture(scope="session")

@@ -21,16 +21,36 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 POSTGRES_ROOT = Path("/usr/lib/postgresql")
 REDIS_SERVER = Path("/usr/bin/redis-server")
 INSTALL_HINT = "`make test` installs it (Debian: apt-get install -y {package})"
+T = TypeVar("T")
 
 
 class Missing(Exception):
     """A server's binaries are not installed."""
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def start_or_skip(start: Callable[[], T], what: str) -> T:
+    """Start a server; without its binaries skip the test with the reason,
+    except in CI (CI=true), where it fails: there these tests must run."""
+    import pytest
+
+    try:
+        return start()
+    except Missing as missing:
+        if in_ci():
+            pytest.fail(f"{what}: {missing} (CI=true: these tests must run)")
+        pytest.skip(f"{what}: {missing}")
 
 
 def free_port() -> int:
@@ -160,6 +180,13 @@ class Postgres:
             input=stdin,
             env={**os.environ, "PGPASSWORD": self.password},
         )  # fmt: skip
+
+    def url(self, database: str | None = None) -> str:
+        """The postgresql:// URL of a database (over TCP, with the password)."""
+        return (
+            f"postgresql://{self.user}:{self.password}@127.0.0.1:{self.port}/"
+            f"{database or self.database}"
+        )
 
     def version(self) -> str:
         return self.psql("-c", "SHOW server_version").strip()
