@@ -3,9 +3,10 @@
 Same URL and body as Rasa's REST channel (`POST /webhooks/rest/webhook`,
 `{"sender": ..., "message": ...}`), plus identity: the client's personal token
 travels as `Authorization: Bearer <token>`. The channel checks its SHA-256 hash
-against the client store and passes on only the pseudonymous client id, in the
-message metadata under "polkuopas". The raw token never reaches the tracker
-store or the logs.
+against the client store (POLKUOPAS_DB: the SQLite file read-only, or a
+postgresql:// URL through psycopg2) and passes on only the pseudonymous client
+id, in the message metadata under "polkuopas". The raw token never reaches the
+tracker store or the logs.
 
 Isolation: the conversation id is derived from the checked identity, so a
 `sender` value can never open another client's conversation:
@@ -142,24 +143,23 @@ class TokenStore:
             self._local.conn = conn
         return conn
 
+    def _lookup(self, digest: str) -> tuple | None:
+        """The token's row (hash, client id, expiry, revocation), or None."""
+        conn = self._connection()
+        if conn is None:
+            return None
+        try:
+            return conn.execute(TOKEN_QUERY, (digest,)).fetchone()
+        except sqlite3.Error:
+            log.exception("token look-up failed")
+            return None
+
     def check(self, raw: str | None) -> dict[str, Any]:
         """{"identity": "valid"|"expired"|"revoked"|"none", "client_id": ...}."""
         if not raw:
             return {"identity": "none", "client_id": None}
         digest = hashlib.sha256(raw.encode("utf-8")).hexdigest()
-        conn = self._connection()
-        if conn is None:
-            return {"identity": "none", "client_id": None}
-        try:
-            row = conn.execute(
-                "SELECT t.token_hash, t.client_id, t.expires_at, t.revoked_at "
-                "FROM tokens t JOIN clients c ON c.id = t.client_id "
-                "WHERE t.token_hash = ?",
-                (digest,),
-            ).fetchone()
-        except sqlite3.Error:
-            log.exception("token look-up failed")
-            return {"identity": "none", "client_id": None}
+        row = self._lookup(digest)
         if row is None or not hmac.compare_digest(row[0], digest):
             return {"identity": "none", "client_id": None}
         _, client_id, expires_at, revoked_at = row
@@ -168,6 +168,71 @@ class TokenStore:
         if datetime.fromisoformat(expires_at) <= datetime.now(timezone.utc):
             return {"identity": "expired", "client_id": None}
         return {"identity": "valid", "client_id": client_id}
+
+
+# The same query on both stores (sqlite3 and psycopg2 placeholders).
+TOKEN_QUERY = (
+    "SELECT t.token_hash, t.client_id, t.expires_at, t.revoked_at "
+    "FROM tokens t JOIN clients c ON c.id = t.client_id "
+    "WHERE t.token_hash = ?"
+)
+
+
+class PostgresTokenStore(TokenStore):
+    """The same look-up in a PostgreSQL client store (POLKUOPAS_DB a
+    postgresql:// URL), through psycopg2 (a dependency of Rasa's): one
+    read-only connection per thread, opened again after an error."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self._local = threading.local()
+
+    def __repr__(self) -> str:  # never the password
+        return "<PostgresTokenStore>"
+
+    def _lookup(self, digest: str) -> tuple | None:
+        import psycopg2
+
+        # A kept connection the server has dropped (a restart, a fail-over)
+        # fails once: then one new connection is tried at once.
+        for attempt in (1, 2):
+            conn = getattr(self._local, "conn", None)
+            kept = conn is not None and not conn.closed
+            try:
+                if not kept:
+                    conn = None
+                    conn = psycopg2.connect(
+                        self.url,
+                        connect_timeout=5,
+                        application_name="polkuopas-channel",
+                        options="-c statement_timeout=5000",
+                    )
+                    conn.set_session(readonly=True, autocommit=True)
+                    self._local.conn = conn
+                with conn.cursor() as cursor:
+                    cursor.execute(TOKEN_QUERY.replace("?", "%s"), (digest,))
+                    return cursor.fetchone()
+            except psycopg2.Error as exc:
+                if conn is not None:
+                    conn.close()
+                self._local.conn = None
+                dropped = (psycopg2.OperationalError, psycopg2.InterfaceError)
+                if kept and attempt == 1 and isinstance(exc, dropped):
+                    continue
+                # The class only: libpq's message may name the host and user.
+                log.error("token look-up failed (%s)", type(exc).__name__)
+                return None
+        return None
+
+
+def token_store(db: str) -> TokenStore:
+    """The token look-up for POLKUOPAS_DB: a PostgreSQL URL or a SQLite file."""
+    if db.startswith(("postgresql://", "postgres://")):
+        return PostgresTokenStore(db)
+    path = Path(db)
+    if not path.is_absolute():
+        path = PROJECT_ROOT / path
+    return TokenStore(path)
 
 
 class NamedCollectingOutputChannel(CollectingOutputChannel):
@@ -213,10 +278,7 @@ class TokenRestInput(InputChannel):
             or credentials.get("db")
             or "var/polkuopas.db"
         )
-        path = Path(db)
-        if not path.is_absolute():
-            path = PROJECT_ROOT / path
-        return cls(TokenStore(path), rate_limits_from_env())
+        return cls(token_store(db), rate_limits_from_env())
 
     def __init__(self, tokens: TokenStore, limits: Any = None):
         self.tokens = tokens
