@@ -121,6 +121,11 @@ def test_server_webhook_deflate_body_returns_200(client):
     assert response.json()["responses"][0]["name"] == "Anna Virtanen"
 
 
+def test_server_webhook_other_methods_return_405(client):
+    assert client.get("/webhook").status_code == 405
+    assert client.put("/webhook", json=action_call()).status_code == 405
+
+
 def test_server_webhook_without_next_action_returns_200_null(client):
     response = client.post("/webhook", json={"tracker": {"sender_id": "x"}})
     assert response.status_code == 200

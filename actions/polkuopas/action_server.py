@@ -13,9 +13,10 @@ that secret in the `X-Polkuopas-Secret` header (401 otherwise).
 
 Per request it does only what the protocol needs (the figures are in
 reports/bench.md, `make bench`): `POST /webhook` is a plain Starlette route (no
-dependency solving), the body is parsed with ujson (as rasa_sdk's Sanic does)
-and its shape is checked with `isinstance` instead of being copied into
-pydantic models.
+dependency solving), served before FastAPI's middleware stack; the body is
+parsed and the answer written with ujson (as rasa_sdk's Sanic does), and the
+body's shape is checked with `isinstance` instead of being copied into pydantic
+models.
 
 Run it with `python -m polkuopas.action_server` (or `make run`).
 """
@@ -40,6 +41,8 @@ from rasa_sdk.interfaces import (
     ActionMissingDomainException,
     ActionNotFoundException,
 )
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from polkuopas import logs
 from polkuopas.bot_actions import ACTIONS, Services
@@ -83,6 +86,40 @@ def valid_shape(call: dict[str, Any]) -> bool:
     return all(isinstance(event, dict) for event in tracker.get("events", ()))
 
 
+class UJSONResponse(JSONResponse):
+    """JSONResponse written with ujson (the same JSON, faster)."""
+
+    def render(self, content: Any) -> bytes:
+        return ujson.dumps(
+            content, ensure_ascii=False, escape_forward_slashes=False, allow_nan=False
+        ).encode("utf-8")
+
+
+class ActionServerApp(FastAPI):
+    """FastAPI, with `POST /webhook` served before its middleware stack.
+
+    Rasa calls only /webhook, once per custom action; FastAPI's middleware
+    (error pages, telemetry hooks, body limits, exit stacks) costs more there
+    than the route itself, and the route needs none of it: it answers every
+    error itself. A middleware added to this app does not see /webhook.
+    """
+
+    webhook_route: Route | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route = self.webhook_route
+        if (
+            route is not None
+            and scope["type"] == "http"
+            and scope["method"] == "POST"
+            and scope["path"] == route.path
+        ):
+            scope["app"] = self
+            await route.handle(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def build_executor(services: Services) -> ActionExecutor:
     executor = ActionExecutor()
     for action in ACTIONS:
@@ -104,7 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             store.db.close()
 
-    app = FastAPI(
+    app = ActionServerApp(
         title="Polkuopas action server",
         description="Rasa action-server protocol (rasa_sdk compatible).",
         lifespan=lifespan,
@@ -126,14 +163,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             request.headers.get(SECRET_HEADER, "").encode(),
             settings.action_secret.encode(),
         ):
-            return JSONResponse({"error": "Unauthorized"}, status_code=401)
+            return UJSONResponse({"error": "Unauthorized"}, status_code=401)
         action_call = await _read_action_call(request)
         if action_call is None or not valid_shape(action_call):
-            return JSONResponse(INVALID_BODY, status_code=400)
+            return UJSONResponse(INVALID_BODY, status_code=400)
         executor: ActionExecutor = request.app.state.executor
         action_name = action_call.get("next_action")
         if action_name in executor.actions and action_call.get("tracker") is None:
-            return JSONResponse(INVALID_BODY, status_code=400)
+            return UJSONResponse(INVALID_BODY, status_code=400)
         try:
             result = await executor.run(action_call)
         except ActionExecutionRejection as exc:
@@ -145,11 +182,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except Exception:
             log.exception("action %s failed", _safe_name(action_name))
             return _error(500, "The action failed.", _safe_name(action_name))
-        return JSONResponse(result.model_dump() if result else None, status_code=200)
+        return UJSONResponse(result.model_dump() if result else None, status_code=200)
 
     # A plain route: FastAPI would solve dependencies and parameters on every
     # call, and the protocol needs none of it.
-    app.add_route("/webhook", webhook, methods=["POST"])
+    app.webhook_route = Route("/webhook", webhook, methods=["POST"])
+    app.router.routes.append(app.webhook_route)
     return app
 
 
@@ -176,7 +214,7 @@ def _safe_name(name: Any) -> str:
 
 
 def _error(status: int, message: str, action_name: str) -> JSONResponse:
-    return JSONResponse(
+    return UJSONResponse(
         {"error": message, "action_name": action_name}, status_code=status
     )
 
