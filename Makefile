@@ -130,6 +130,11 @@ test-scaleout: $(APP_STAMP) $(BOT_STAMP) scaleout-deps ## scale-out tests only: 
 eval-nlu: $(BOT_STAMP) ## NLU benchmark: our pipeline and Rasa's default, side by side
 	$(BOT)/python bot/eval_nlu.py --out reports/nlu.md
 
+.PHONY: bench
+bench: $(APP_STAMP) $(BOT_STAMP) ## speed figures, Rasa stock vs Polkuopas as shipped -> reports/bench.md (~10 min)
+	@test -f $(MODEL) || { echo "no trained model at $(MODEL): run make train first"; exit 1; }
+	$(APP)/python tests/bench/bench.py --model $(MODEL) --out reports/bench.md
+
 # `make loadtest CLIENTS=50 DURATION=120`; LOADTEST_ARGS for the rest (README).
 CLIENTS ?= 50
 DURATION ?= 120

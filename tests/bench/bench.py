@@ -1,25 +1,30 @@
-"""`make bench`: Polkuopas's performance figures on this machine.
+"""`make bench`: Polkuopas's speed figures on this machine, Rasa stock against
+Polkuopas as shipped.
 
     .venv/bin/python tests/bench/bench.py [--out reports/bench.md] [--quick]
 
-Starts every server itself, as subprocesses on free loopback ports, with a
-temporary client store seeded with the demo data and personal tokens, and
-stops them at the end (exactly the process groups it started). Parts:
+"Rasa stock" is the same trained model served by `rasa run` as Rasa comes:
+bot/polkuopas_speedups.py not installed (tests/bench/rasa_side/sitecustomize.py
+makes the channel's `install()` do nothing), Rasa's own SQL tracker store,
+spaCy with its NER, and rasa_sdk's action server (`python -m rasa_sdk`, what
+`rasa run actions` starts) serving the same actions. "Polkuopas as shipped" is
+`rasa run` with bot/endpoints.yml and our action server, as `make run` starts
+them. Every server is a subprocess on a free loopback port, with a temporary
+client store seeded with the demo data and personal tokens, and stopped at the
+end (exactly the process groups started here). Parts:
 
 1. Rasa in-process (tests/bench/bench_rasa.py in .venv-rasa): NLU parse
    latency, conversation turns with each Rasa-side change on top of the one
-   before (what each change buys), and a check that the changes answer and
-   store exactly as shipped. Its model loads while the two `rasa run` of part
-   3 start; it measures once they are up and idle.
-2. The action server alone: ours (FastAPI/uvicorn, `python -m
-   polkuopas.action_server`) against rasa_sdk's Sanic server (`python -m
-   rasa_sdk --actions polkuopas.sdk_actions`) on the same actions, with the
-   request Rasa 3.6 really sends (captured in part 1), at 1 and 16 connections;
-   plus our server with each proposed change.
-3. End to end through the REST channel with a personal token (`rasa run` as
-   shipped against `rasa run` with the proposed changes, side by side): one
-   conversation, 16 conversations back to back (saturation), and turn 1
-   against turn 100 of one long conversation.
+   before (what each change buys), and a check that Rasa stock and Polkuopas
+   as shipped answer and store exactly alike. Its model loads while the two
+   `rasa run` of part 3 start; it measures once they are up and idle.
+2. The action server alone: ours against rasa_sdk's Sanic server on the same
+   actions, with the request Rasa 3.6 really sends (captured in part 1), at 1
+   and 16 connections; and ours with changes 8-14 undone from outside
+   (tests/bench/app_side/), one after the other, for what each bought.
+3. End to end through the REST channel with a personal token, Rasa stock and
+   Polkuopas as shipped side by side: one conversation, 16 conversations back
+   to back (saturation), and turn 1 against turn 100 of one long conversation.
 4. The report: a side-by-side table on stdout and Markdown in --out.
 
 Every figure is the median of the repeats named next to it; every load loop is
@@ -27,7 +32,7 @@ bounded by a number of requests and by time, and the whole run by --budget
 (fewer repeats when the machine is slow). The CPU time the servers used per
 request (from /proc) is given next to the wall-clock figures: on a shared
 machine it moves much less than they do. Exit code 1 if a server fails to
-start, stops, or answers wrongly.
+start, stops, answers wrongly, or runs with the wrong speed-ups.
 """
 
 from __future__ import annotations
@@ -71,22 +76,27 @@ MODEL = PROJECT_ROOT / "bot" / "models" / "polkuopas.tar.gz"
 QUESTION = "kuka on minun työvalmentajani?"
 EXPECTED = b"Sari Lehtonen"
 CLIENT = "demo-suvi"
-MAX_EVENTS = 20
+# What the Rasa logs say (bot/polkuopas_speedups.py, rasa_side/sitecustomize.py).
+INSTALLED_LINE = b"polkuopas speed-ups installed"
+NOT_INSTALLED_LINE = b"polkuopas speed-ups not installed"
 
-# The proposed action-server changes, cumulative (tests/bench/app_side/).
-TUNE_STEPS: list[tuple[str, tuple[str, ...], str]] = [
-    ("ours", (), "ours as shipped"),
-    ("ours+8", ("route",), "+ 8 plain route"),
-    ("ours+9", ("route", "log"), "+ 9 no INFO line per action"),
-    ("ours+10", ("route", "log", "store"), "+ 10 plain SQL in load_view"),
-    ("ours+11", ("route", "log", "store", "json"), "+ 11 ujson"),
-    (
-        "ours+all",
-        ("route", "log", "store", "json", "shape"),
-        "+ 12 isinstance shape check",
-    ),
+# Our action server with changes 8-14 undone (tests/bench/app_side/), each
+# row one change more than the row above; the last is ours as shipped.
+_ALL = ("route", "log", "store", "json", "shape", "fastpath", "ujson_out")
+LADDER: list[tuple[str, tuple[str, ...], str]] = [
+    ("before", _ALL, "ours before 8-14"),
+    ("+8", _ALL[1:], "+ 8 plain route"),
+    ("+9", _ALL[2:], "+ 9 no INFO line per action"),
+    ("+10", _ALL[3:], "+ 10 plain SQL in load_view"),
+    ("+11", _ALL[4:], "+ 11 ujson for the body"),
+    ("+12", _ALL[5:], "+ 12 isinstance shape check"),
+    ("+13", _ALL[6:], "+ 13 /webhook before the middleware"),
+    ("ours", (), "+ 14 ujson for the answer = ours as shipped"),
 ]
-TUNED = TUNE_STEPS[-1][1]
+SDK_SERVERS: list[tuple[str, tuple[str, ...], str]] = [
+    ("rasa_sdk-10", ("store",), "rasa_sdk 3.21 (Sanic) before 10"),
+    ("rasa_sdk", (), "rasa_sdk 3.21 (Sanic), `python -m rasa_sdk`"),
+]
 
 
 class Failure(Exception):
@@ -219,22 +229,59 @@ def product_endpoints() -> dict[str, Any]:
     return yaml.safe_load((PROJECT_ROOT / "bot" / "endpoints.yml").read_text()) or {}
 
 
-def endpoints_for(tracker_db: Path, *, proposed: bool) -> dict[str, Any]:
-    """bot/endpoints.yml with a temporary tracker store; the action endpoint
-    as shipped, its URL from POLKUOPAS_ACTION_URL (set per Rasa process);
-    `proposed`: the SQL store replaced by CachedSQLTrackerStore."""
+CACHED_STORE = "polkuopas_speedups.CachedSQLTrackerStore"
+
+
+def shipped_tracker_store() -> dict[str, Any]:
+    """bot/endpoints.yml's tracker store (the bench needs its SQLite store)."""
+    tracker = dict(product_endpoints().get("tracker_store") or {})
+    if tracker.get("type") not in ("SQL", CACHED_STORE) or (
+        tracker.get("dialect", "sqlite") != "sqlite"
+    ):
+        raise Failure(
+            f"bot/endpoints.yml: the bench knows the SQLite tracker stores SQL and "
+            f"{CACHED_STORE}, not {tracker}"
+        )
+    return tracker
+
+
+def store_options() -> dict[str, Any]:
+    """The shipped CachedSQLTrackerStore's own options (max_events, ...)."""
+    tracker = shipped_tracker_store()
+    if tracker.get("type") != CACHED_STORE:
+        return {}
+    return {
+        k: v
+        for k, v in tracker.items()
+        if k not in ("type", "dialect", "db", "url", "port", "username", "password")
+    }
+
+
+def endpoints_for(tracker_db: Path, *, stock: bool) -> dict[str, Any]:
+    """bot/endpoints.yml with a temporary tracker database; the action
+    endpoint as shipped, its URL from POLKUOPAS_ACTION_URL (set per Rasa
+    process). `stock`: Rasa's own SQL tracker store instead."""
     endpoints = product_endpoints()
     action = dict(endpoints.get("action_endpoint") or {})
     action["url"] = "${POLKUOPAS_ACTION_URL}"
     endpoints["action_endpoint"] = action
-    tracker = dict(endpoints.get("tracker_store") or {})
-    if tracker.get("dialect", "sqlite") == "sqlite" and tracker.get("type") == "SQL":
-        tracker["db"] = str(tracker_db)
-        if proposed:
-            tracker["type"] = "polkuopas_speedups.CachedSQLTrackerStore"
-            tracker["max_events"] = MAX_EVENTS
+    tracker = shipped_tracker_store()
+    if stock:
+        tracker = {"type": "SQL", "dialect": "sqlite"}
+    tracker["db"] = str(tracker_db)
     endpoints["tracker_store"] = tracker
     return endpoints
+
+
+def check_speedups(stacks: list[Stack]) -> None:
+    """Rasa stock runs without the speed-ups, Polkuopas as shipped with them."""
+    for stack in stacks:
+        log = stack.rasa.log.read_bytes()
+        wanted = NOT_INSTALLED_LINE if stack.key == "stock" else INSTALLED_LINE
+        if wanted not in log:
+            raise Failure(
+                f"{stack.rasa.name}: no {wanted.decode()!r} in {stack.rasa.log}"
+            )
 
 
 # --- part 1: Rasa in-process -----------------------------------------------------
@@ -253,9 +300,7 @@ class InProcess:
         self.log = root / "rasa-inprocess.log"
         endpoints = root / "endpoints-inprocess.yml"
         endpoints.write_text(
-            yaml.safe_dump(
-                endpoints_for(root / "tracker-inprocess.db", proposed=False)
-            ),
+            yaml.safe_dump(endpoints_for(root / "tracker-inprocess.db", stock=True)),
             encoding="utf-8",
         )
         self.action_url = action.url + "/webhook"
@@ -266,7 +311,8 @@ class InProcess:
             "--model", str(args.model), "--endpoints", str(endpoints),
             "--out", str(self.out), "--work", str(root),
             "--turns", str(args.turns), "--rounds", "1" if args.quick else "2",
-            "--max-events", str(MAX_EVENTS), "--budget", str(self.seconds - 30),
+            "--store-options", json.dumps(store_options()),
+            "--budget", str(self.seconds - 30),
             "--wait-for", str(self.go),
         ]  # fmt: skip
         self.process: subprocess.Popen | None = None
@@ -348,12 +394,10 @@ async def bench_action_servers(
     short = requests.get("3") or fallback_request()
     long = requests.get(str(args.turns))
     servers: dict[str, Server] = {}
-    for key, tune, _ in TUNE_STEPS:
-        servers[key] = our_action_server(root, store.path, tag=key, tune=tune)
-    servers["rasa_sdk"] = sdk_action_server(root, store.path)
-    servers["rasa_sdk+store"] = sdk_action_server(
-        root, store.path, tag="rasa_sdk+store", tune=("store",)
-    )
+    for key, revert, _ in LADDER:
+        servers[key] = our_action_server(root, store.path, tag=key, revert=revert)
+    for key, revert, _ in SDK_SERVERS:
+        servers[key] = sdk_action_server(root, store.path, tag=key, revert=revert)
     try:
         for server in servers.values():
             server.launch()
@@ -374,7 +418,7 @@ async def bench_action_servers(
         if long:
             plan += [
                 (k, f"turn {args.turns}", 1)
-                for k in ("ours", "ours+all", "rasa_sdk", "rasa_sdk+store")
+                for k in ("before", "ours", "rasa_sdk-10", "rasa_sdk")
             ]
         rounds = 2 if args.quick else 3
         for round_no in range(1, rounds + 1):
@@ -576,11 +620,11 @@ def headline(data: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
         (r["server"], r["request"], r["connections"]): r
         for r in data.get("actions", {}).get("rows", [])
     }
-    shipped, proposed = e2e.get("shipped", {}), e2e.get("proposed", {})
+    stock, shipped = e2e.get("stock", {}), e2e.get("shipped", {})
 
     def pair(key: str, digits: int = 1) -> list[str]:
         nan = float("nan")
-        return [fmt(shipped.get(key, nan), digits), fmt(proposed.get(key, nan), digits)]
+        return [fmt(stock.get(key, nan), digits), fmt(shipped.get(key, nan), digits)]
 
     def action(server: str, conns: int, key: str, digits: int = 0) -> str:
         row = act.get((server, "turn 3", conns))
@@ -601,7 +645,7 @@ def headline(data: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
         ["one conversation p95 (ms)", *pair("single_p95_ms", 0), "< 100"],
         ["long conversation turn 1 (ms)", *pair("turn1_ms", 0), ""],
         [
-            f"long conversation turn {shipped.get('long_turns', 100)} (ms)",
+            f"long conversation turn {stock.get('long_turns', 100)} (ms)",
             *pair("turn_last_ms", 0),
             "no growth",
         ],
@@ -610,36 +654,46 @@ def headline(data: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
         ["Rasa CPU per message (ms)", *pair("sat_rasa_cpu_ms", 1), ""],
         ["action server CPU per message (ms)", *pair("sat_action_cpu_ms", 1), ""],
         [
-            "action server req/s, 1 connection (rasa_sdk: "
-            f"{action('rasa_sdk', 1, 'rps')})",
+            "action server alone, 1 connection: req/s",
+            action("rasa_sdk", 1, "rps"),
             action("ours", 1, "rps"),
-            action("ours+all", 1, "rps"),
             ">= rasa_sdk",
         ],
         [
-            "action server req/s, 16 connections (rasa_sdk: "
-            f"{action('rasa_sdk', 16, 'rps')})",
+            "action server alone, 1 connection: p95 (ms)",
+            action("rasa_sdk", 1, "p95_ms", 2),
+            action("ours", 1, "p95_ms", 2),
+            "",
+        ],
+        [
+            "action server alone, 16 connections: req/s",
+            action("rasa_sdk", 16, "rps"),
             action("ours", 16, "rps"),
-            action("ours+all", 16, "rps"),
             ">= rasa_sdk",
         ],
+        [
+            "action server alone, 16 connections: p95 (ms)",
+            action("rasa_sdk", 16, "p95_ms", 2),
+            action("ours", 16, "p95_ms", 2),
+            "",
+        ],
     ]
-    return ["figure", "as shipped", "with the changes", "aim"], rows
+    return ["figure", "Rasa stock", "Polkuopas as shipped", "aim"], rows
 
 
 def reading(data: dict[str, Any]) -> list[str]:
     """A few sentences on what limits the figures (from this run's numbers)."""
-    proposed = data.get("e2e", {}).get("proposed")
+    shipped = data.get("e2e", {}).get("shipped")
     nlu = data.get("rasa", {}).get("nlu", {})
-    if not proposed or not nlu:
+    if not shipped or not nlu:
         return []
     lean = nlu.get("without_unused", nlu)
     parts = {c["component"]: c["ms_per_message"] for c in nlu.get("components", [])}
-    rate, cpu = proposed["sat_rate"], proposed["sat_rasa_cpu_ms"]
+    rate, cpu = shipped["sat_rate"], shipped["sat_rasa_cpu_ms"]
     lines = [
-        f"Where the time goes with the changes: Rasa used {fmt(cpu)} ms of CPU "
+        f"Where the time goes as shipped: Rasa used {fmt(cpu)} ms of CPU "
         f"per message at saturation; parsing alone used {fmt(lean.get('cpu_ms'))} "
-        "ms of CPU per message in-process (wall time per component as shipped: "
+        "ms of CPU per message in-process (wall time per component, Rasa stock: "
         + ", ".join(
             f"{name} {fmt(parts[name])} ms"
             for name in ("DIETClassifier", "SpacyNLP")
@@ -652,7 +706,7 @@ def reading(data: dict[str, Any]) -> list[str]:
     if rate < 60:
         lines[0] += (
             f" At {fmt(rate)} msg/s the aim of 60 is not reached in this run: "
-            "beyond these changes it takes a cheaper NLU pipeline (DIET's size, "
+            "beyond the changes below it takes a cheaper NLU pipeline (DIET's size, "
             "the spaCy pipes the lemmas need), a machine not shared with other "
             "work, or a second Rasa process with conversations routed to a "
             "fixed process (Rasa's in-memory lock store serialises a "
@@ -692,14 +746,26 @@ def report(data: dict[str, Any], args) -> str:
         f"`{model.get('model_id', '?')}`, trained {model.get('trained_at', '?')}, "
         f"loaded in {fmt(model.get('load_seconds', float('nan')))} s in-process",
         "- prediction graph: " + ", ".join(model.get("predict_nodes", [])),
-        "- shipped endpoints (bot/endpoints.yml), used as they are: action "
-        f"endpoint with headers {action_headers} (the bench sets the URL and a "
-        "secret); tracker store "
-        f"`{json.dumps(product_endpoints().get('tracker_store'))}` (the bench "
-        "points `db` at a temporary file); Rasa's default in-memory lock store",
+        "- Polkuopas as shipped: `rasa run` with bot/endpoints.yml as it is "
+        f"(action endpoint with headers {action_headers}, the bench sets the URL "
+        "and a secret; tracker store "
+        f"`{json.dumps(product_endpoints().get('tracker_store'))}`, `db` on a "
+        "temporary file; Rasa's default in-memory lock store), the speed-ups "
+        "installed by the channel (checked in its log), and our action server "
+        "(`python -m polkuopas.action_server`)",
+        "- Rasa stock: the same model and channel, `rasa run` with Rasa's "
+        '`{"type": "SQL", "dialect": "sqlite"}` tracker store and the same '
+        "action endpoint; the channel's `polkuopas_speedups.install()` made a "
+        "no-op by tests/bench/rasa_side/sitecustomize.py (checked in its log), "
+        "so spaCy keeps its NER; rasa_sdk's action server (`python -m "
+        "rasa_sdk --actions polkuopas.sdk_actions`, what `rasa run actions` "
+        "starts) serving the same actions",
         f'- the question: "{QUESTION}" as {CLIENT} (personal token), which '
         "runs `action_responsible` on the action server; every answer is checked "
         f'for "{EXPECTED.decode()}"',
+        "- the chat channel's rate limits raised far above the load for both "
+        "(POLKUOPAS_RATE_LIMIT_* in tests/bench/servers.py; the limiter still "
+        "runs): the bench sends 16 conversations back to back with one token",
         "- all traffic on 127.0.0.1; keep-alive HTTP/1.1 clients "
         "(tests/bench/loadgen.py); the servers run one process each (uvicorn "
         "with uvloop and httptools; Sanic with one worker)",
@@ -711,12 +777,13 @@ def report(data: dict[str, Any], args) -> str:
     lines += table(header, rows)
     lines += [
         "",
-        '"With the changes": changes 1-12 (listed at the end), all applied: the '
-        "Rasa patches, spaCy without NER, `CachedSQLTrackerStore` with a window "
-        f"of {MAX_EVENTS} events, and our action server with changes 8-12; not "
-        "the MemoizationPolicy option. The action-server rows compare ours with "
-        "rasa_sdk's server as shipped; the table below also has rasa_sdk with "
-        "change 10, which speeds up both.",
+        '"Polkuopas as shipped" has changes 1-14 (listed at the end, with where '
+        "each lives): the Rasa patches, spaCy without NER, "
+        "`CachedSQLTrackerStore` with a window of "
+        f"{store_options().get('max_events', 0)} events, and our action server "
+        "with changes 8-14; not the MemoizationPolicy option. The action-server "
+        "rows put rasa_sdk's server in the Rasa stock column (the request of "
+        "turn 3; its own table has more).",
         "",
     ]
     lines += reading(data)
@@ -731,7 +798,7 @@ def report(data: dict[str, Any], args) -> str:
         ]
         rows = [
             [
-                "as shipped",
+                "Rasa stock (spaCy with its NER)",
                 fmt(nlu["p50_ms"]),
                 fmt(nlu["p95_ms"]),
                 fmt(nlu["mean_ms"]),
@@ -742,7 +809,7 @@ def report(data: dict[str, Any], args) -> str:
             other = nlu["without_unused"]
             rows.append(
                 [
-                    "change 5: spaCy without NER",
+                    "as shipped: spaCy without NER (change 5)",
                     fmt(other["p50_ms"]),
                     fmt(other["p95_ms"]),
                     fmt(other["mean_ms"]),
@@ -750,7 +817,7 @@ def report(data: dict[str, Any], args) -> str:
                 ]
             )
         lines += table(["pipeline", "p50 ms", "p95 ms", "mean ms", "CPU ms"], rows)
-        lines += ["", "Per component, as shipped (ms per message):", ""]
+        lines += ["", "Per component, Rasa stock (ms per message):", ""]
         lines += table(
             ["component", "ms/message"],
             [
@@ -816,10 +883,14 @@ def report(data: dict[str, Any], args) -> str:
         lines += [
             "## What costs, and what each change buys (Rasa in-process)",
             "",
-            f"One Rasa process, one model load; each row adds one change to the "
-            f"row above; per row one conversation of {args.turns} turns of the "
-            "question (median of the rounds given), the action server as shipped. "
-            '"Rasa CPU" is the Rasa process\'s CPU time per turn.',
+            "One Rasa process, one model load (Rasa stock); each row adds one "
+            "change of bot/polkuopas_speedups.py to the row above "
+            "(`install()` with and without its parts; spaCy's NER switched off "
+            "in the loaded model; the tracker stores on temporary SQLite "
+            "files); per row one conversation of "
+            f"{args.turns} turns of the question (median of the rounds given), "
+            'our action server as shipped. "Rasa CPU" is the Rasa process\'s CPU '
+            "time per turn.",
             "",
         ]
         lines += table(
@@ -852,8 +923,8 @@ def report(data: dict[str, Any], args) -> str:
                 f"Check, in the same process: {check['turns']} turns of mixed "
                 "questions (tests/bench/bench_rasa.py, CHECK_SCRIPT: a path "
                 "chosen by button, two misses in a row, personal and general "
-                "questions; anonymous and as demo-suvi) as shipped and with "
-                "changes 1-7: **same answers: "
+                "questions; anonymous and as demo-suvi) with Rasa stock and as "
+                "shipped (changes 1-7): **same answers: "
                 f"{'yes' if check['same_answers'] else 'NO'}; same stored events: "
                 f"{'yes' if check['same_rows'] else 'NO'}** (the stored events "
                 "compared without their timestamps, model id and message id).",
@@ -862,9 +933,7 @@ def report(data: dict[str, Any], args) -> str:
         lines.append("")
     actions = data.get("actions")
     if actions:
-        names = {k: label for k, _, label in TUNE_STEPS}
-        names["rasa_sdk"] = "rasa_sdk 3.21 (Sanic), `python -m rasa_sdk`"
-        names["rasa_sdk+store"] = "rasa_sdk + 10 plain SQL in load_view"
+        names = {k: label for k, _, label in LADDER + SDK_SERVERS}
         sizes = ", ".join(
             f"{k} {v / 1000:.0f} kB" for k, v in actions["request_bytes"].items()
         )
@@ -883,11 +952,15 @@ def report(data: dict[str, Any], args) -> str:
             )
             + f" ({sizes}; the domain included, as Rasa sends it). Each run: "
             "at most 1,200 requests per connection (100 at 16 connections, 250 "
-            "of the long body) or 1.5 s, after 20 warm-up requests. The numbers "
-            "name the changes below; each row adds one to the row above.",
+            "of the long body) or 1.5 s, after 20 warm-up requests. The first "
+            "rows are ours with changes 8-14 undone from outside "
+            "(tests/bench/app_side/polkuopas_bench_revert.py), each row one "
+            "change more than the row above, down to ours as shipped; change 10 "
+            "is in the actions' store, so it serves rasa_sdk's server too "
+            '("before 10": without it).',
             "",
         ]
-        order = [k for k, _, _ in TUNE_STEPS] + ["rasa_sdk", "rasa_sdk+store"]
+        order = [k for k, _, _ in LADDER + SDK_SERVERS]
         rows = sorted(
             actions["rows"],
             key=lambda r: (
@@ -919,30 +992,42 @@ def report(data: dict[str, Any], args) -> str:
 
 
 CHANGES = """\
-## The changes
+## The changes, and where they are in the product
 
-Rasa side, in tests/bench/rasa_side/polkuopas_speedups.py. None of them
-changes what the assistant answers or what is stored.
+All fourteen are in the product; "Rasa stock" above is the same model
+without them. None changes what the assistant answers or what it stores:
+tests/test_speedups.py (tests/check_speedups.py, run inside Rasa) compares
+each Rasa-side change with what it replaces, tests/test_action_server.py holds
+the action server's protocol, the end-to-end tests run the whole assistant with
+bot/endpoints.yml, and the check above compares whole conversations.
+
+Rasa side: bot/polkuopas_speedups.py. bot/polkuopas_channel.py calls its
+`install()` (changes 1-5) when Rasa imports the channel, before the model
+loads; bot/endpoints.yml names its tracker store (changes 6-7). Both are
+written for Rasa 3.6.21: on any other version `install()` logs a warning and
+patches nothing, and the tracker store works as Rasa's SQLTrackerStore.
 
 1. **Validate action-server responses with one cached validator.** Rasa 3.6.21
    calls `jsonschema.validate(result, schema)` on every custom action response,
    and jsonschema 4.17 first checks the schema itself against the metaschema:
    tens of milliseconds on every turn that calls the action server. The schema
-   is a constant, so the validator is built once; the response is still
-   validated, with Rasa's error message.
+   is a constant, so its validator is built once; the response is still
+   validated, raising what `jsonschema.validate` raises, with Rasa's message.
 2. **Cache the event type look-up** (`Event.resolve_by_type` walks every
    subclass of `Event` for each event it deserialises).
-3. **Do not format the conversation for a debug line that is not logged**
-   (`RulePolicy` calls `format_tracker_states` on every prediction).
+3. **Do not format the conversation for a debug event that is dropped**
+   (RulePolicy calls `format_tracker_states` on every prediction; it is
+   formatted when its logger is enabled for DEBUG, as before).
 4. **Keep-alive to the action server**: Rasa opens a new aiohttp session, so
    a new TCP connection, for every action call; one session per endpoint is
    kept (idle connections closed after 2 s, before uvicorn's 5 s).
-5. **spaCy without its unused pipe.** Rasa's `SpacyNLP` loads the spaCy model
+5. **spaCy without its unused NER.** Rasa's `SpacyNLP` loads the spaCy model
    without `parser` and runs every other pipe on every message; nothing in
-   bot/config.yml reads the named entities (`ner`; there is no
-   SpacyEntityExtractor), so it is disabled. On tests/nlu/eval.yml the tokens,
-   lemmas, tags and vectors are identical with and without it, so the model's
-   features and answers are too.
+   bot/config.yml reads the named entities (`ner`, with its own tok2vec; there
+   is no SpacyEntityExtractor), so it is removed from the pipeline when
+   SpacyNLP loads the model. On tests/nlu/eval.yml the tokens, lemmas, tags,
+   morphology and vectors are identical with and without it
+   (tests/check_speedups.py), so the model's features and answers are too.
 6. **`CachedSQLTrackerStore`**: Rasa's SQL tracker store on SQLite (the same
    table and rows; every event is still written at every turn) that keeps the
    trackers of recent conversations in memory instead of re-reading and
@@ -951,55 +1036,54 @@ changes what the assistant answers or what is stored.
    INSERT instead of one ORM object each, and keeps one SQLite connection
    (SQLAlchemy 1.4 opens one per query for SQLite files) in WAL mode with
    `synchronous=NORMAL`. A cached tracker is used only if it holds exactly what
-   was saved (a turn that failed half-way is re-read from SQLite), and never
-   across a new session or with an event broker.
-7. **A window of the last events** (`max_events`): a tracker longer than twice
-   `max_events` is cut at a turn boundary to about the last `max_events`
-   events, the state at the cut carried over as a session start with the
-   slots set (as `carry_over_slots_to_new_session` does). Prediction, Rasa's
-   copies of the tracker and the request to the action server then stay the
-   same size however long the conversation gets; the stored conversation is
-   complete. It suits this assistant: its rules look at the last turn, the
-   MemoizationPolicy at three, and no rule uses `conversation_start`. A rule,
-   story or form that needs a longer history would need a larger window.
-   Checked: 84 turns of mixed questions (buttons with a slot, two fallbacks in
-   a row, path overview, human request) give the same answers and the same
-   stored rows (but for the random message ids) with 6+7 as with Rasa's store.
+   was saved (a turn that failed half-way is re-read from SQLite), for at most
+   an hour after its last turn, not in the turn after a session started, and
+   never with an event broker. It assumes one Rasa process per tracker
+   database (Rasa's in-memory lock store); several Rasa processes on one
+   database need `cache_size: 0` in bot/endpoints.yml.
+7. **A window of the last events** (`max_events: 20` in bot/endpoints.yml): a
+   tracker longer than twice `max_events` is cut at a turn boundary to about
+   the last `max_events` events, the state at the cut carried over as a
+   session start with the slots set (as `carry_over_slots_to_new_session`
+   does). Prediction, Rasa's copies of the tracker and the request to the
+   action server then stay the same size however long the conversation gets;
+   the stored conversation is complete. It suits this assistant: its rules
+   look at the last turn, the MemoizationPolicy at three states,
+   action_fallback at the previous user message, and no rule uses
+   `conversation_start`. A rule, story or form that needs a longer history
+   would need a larger window.
 
-Action server side, in tests/bench/app_side/polkuopas_bench_tune.py (the bench
-applies them from outside; in the product they are these edits):
+Action server side (the numbers are the rows of the action-server table):
 
-8. `actions/polkuopas/action_server.py`: `POST /webhook` as a plain route,
-   `async def webhook(request: Request) -> JSONResponse` taking
-   `executor = request.app.state.executor`, registered with
-   `app.add_route("/webhook", webhook, methods=["POST"])`. Now it is a FastAPI
-   route whose `def get_executor` dependency FastAPI solves on every request
-   and runs in a worker thread (a plain `def` dependency). The smallest form of
-   this change, `async def get_executor`, removes only the thread hop.
-9. `actions/polkuopas/bot_actions.py`, `PolkuopasAction.run`: `log.debug`
-   instead of `log.info` (one log line per action call).
+8. `actions/polkuopas/action_server.py`: `POST /webhook` is a plain Starlette
+   route (`app.add_route`), taking the executor from `request.app.state`. It
+   was a FastAPI route whose `def get_executor` dependency FastAPI solved on
+   every request, in a worker thread.
+9. `actions/polkuopas/bot_actions.py`, `PolkuopasAction.run`: the line per
+   action call is logged at DEBUG, not INFO.
 10. `actions/polkuopas/store.py`: `find_client`, `step_history` and
-    `find_followup` with `self.db.query("SELECT * FROM … WHERE …", [...])`
-    instead of `self.db[table].rows_where(...)`, which first lists the tables
-    and views (three extra statements per look-up; `load_view` makes three).
-    It serves rasa_sdk's server as much as ours.
-11. `action_server.py`, `_read_action_call`: `ujson.loads(body)` instead of
-    `json.loads(body)`, as rasa_sdk's Sanic does (ujson comes with rasa-sdk's
-    Sanic; declare it in pyproject.toml). Its errors are `ValueError`s too.
-12. `action_server.py`: check the request's shape with `isinstance` (what
-    `_ActionCallShape` accepts from JSON: `next_action` str or null; `tracker`
-    null or an object with a string `sender_id` and, when present, `slots` and
-    `latest_message` objects and `events` a list of objects; `domain` null or
-    an object) instead of validating it into pydantic models, which copies the
-    whole tracker. tests/test_action_server.py passes with 8-12 applied.
+    `find_followup` (the three look-ups of `load_view`) are plain
+    `self.db.query("SELECT ...", [...])`; sqlite-utils' `rows_where` first
+    lists the tables and views, three more statements per look-up. It serves
+    rasa_sdk's server as much as ours.
+11. `action_server.py`, `_read_action_call`: the body is parsed with
+    `ujson.loads`, as rasa_sdk's Sanic does (pyproject.toml declares ujson);
+    what ujson refuses but `json` reads (a BOM, UTF-16, deep nesting) still
+    goes to `json.loads`.
+12. `action_server.py`, `valid_shape`: the request's shape is checked with
+    `isinstance` instead of being validated into pydantic models, which copied
+    the whole tracker. It refuses exactly what the models refused
+    (tests/test_action_server.py compares them on generated requests).
+13. `action_server.py`, `ActionServerApp`: `POST /webhook` is served before
+    FastAPI's middleware stack (error pages, telemetry hooks, body limits,
+    exit stacks), which cost more than the route itself; the route answers
+    every error itself. The other routes and methods go through FastAPI.
+14. `action_server.py`, `UJSONResponse`: the answer is written with
+    `ujson.dumps` (the same JSON; NaN refused as before) instead of
+    `json.dumps`.
 
-To apply the Rasa side in the product: copy `polkuopas_speedups.py` to `bot/`,
-call `polkuopas_speedups.install()` at the top of `bot/polkuopas_channel.py`
-(Rasa imports the channel before it loads the model), and in
-`bot/endpoints.yml` use `type: polkuopas_speedups.CachedSQLTrackerStore` with
-`max_events: 20` (keep `dialect` and `db`). It assumes one Rasa process per
-tracker database with the in-memory lock store; several Rasa processes on one
-database need `cache_size: 0`.
+Not taken: dropping the MemoizationPolicy (the "option" row) would change
+bot/config.yml and buys little.
 """
 
 
@@ -1034,55 +1118,52 @@ def main() -> int:
     try:
         demo = DemoStore.create(root / "store.db")
         token = demo.tokens[CLIENT]
-        shipped_action = our_action_server(root, demo.path, tag="shipped")
-        tuned_action = our_action_server(root, demo.path, tag="tuned", tune=TUNED)
-        servers += [shipped_action, tuned_action]
-        for server in (shipped_action, tuned_action):
+        ours = our_action_server(root, demo.path, tag="e2e-ours")
+        sdk = sdk_action_server(root, demo.path, tag="e2e-rasa_sdk")
+        servers += [ours, sdk]
+        for server in (ours, sdk):
             server.start(90)
         stacks = [
             Stack(
+                "stock",
+                "Rasa stock (and rasa_sdk)",
+                rasa_server(
+                    root,
+                    "stock",
+                    model=Path(args.model),
+                    store=demo.path,
+                    endpoints=endpoints_for(root / "tracker-stock.db", stock=True),
+                    action_url=sdk.url + "/webhook",
+                    stock=True,
+                ),
+                sdk,
+            ),
+            Stack(
                 "shipped",
-                "as shipped",
+                "Polkuopas as shipped",
                 rasa_server(
                     root,
                     "shipped",
                     model=Path(args.model),
                     store=demo.path,
-                    endpoints=endpoints_for(
-                        root / "tracker-shipped.db", proposed=False
-                    ),
-                    action_url=shipped_action.url + "/webhook",
+                    endpoints=endpoints_for(root / "tracker-shipped.db", stock=False),
+                    action_url=ours.url + "/webhook",
                 ),
-                shipped_action,
-            ),
-            Stack(
-                "proposed",
-                "with the changes",
-                rasa_server(
-                    root,
-                    "proposed",
-                    model=Path(args.model),
-                    store=demo.path,
-                    endpoints=endpoints_for(
-                        root / "tracker-proposed.db", proposed=True
-                    ),
-                    action_url=tuned_action.url + "/webhook",
-                    speedups=True,
-                ),
-                tuned_action,
+                ours,
             ),
         ]
         # The two `rasa run` of part 3 load their model while part 1 loads its
         # own; part 1 measures once they are up (and idle).
-        say("starting `rasa run` as shipped and with the changes (for part 3)")
+        say("starting `rasa run`: Rasa stock and Polkuopas as shipped (part 3)")
         for stack in stacks:
             servers.append(stack.rasa)
             stack.rasa.launch()
-        inprocess = InProcess(root, shipped_action, args, budget)
+        inprocess = InProcess(root, ours, args, budget)
         inprocess.start()
         try:
             for stack in stacks:
                 stack.rasa.wait_until_up(360)
+            check_speedups(stacks)
             say(
                 "Rasa servers up: "
                 + ", ".join(f"{s.key} {s.rasa.started_in:.0f}s" for s in stacks)

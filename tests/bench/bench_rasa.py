@@ -6,18 +6,26 @@ tests/bench/bench.py, which also starts the action server it calls:
     .venv-rasa/bin/python tests/bench/bench_rasa.py --model M --endpoints E \
         --out RESULT.json --work DIR [--turns 100] [--rounds 2]
 
-1. Loads the model once with Rasa's Agent (the endpoints file: the product's
-   tracker store on a temporary database, and the action server).
+1. Loads the model once with Rasa's Agent as Rasa comes (the endpoints file:
+   Rasa's SQL tracker store on a temporary database, and the action server);
+   nothing of bot/polkuopas_speedups.py is installed while it loads, so spaCy
+   keeps its NER.
 2. NLU: parses every sentence of tests/nlu/eval.yml (p50/p95 per message, the
-   time per graph component).
+   time per graph component), with spaCy's NER and without (change 5, here
+   emulated by disabling the pipe in the loaded model; Polkuopas removes it
+   when SpacyNLP loads the model).
 3. Conversation turns, side by side in this one process: the same personal
-   question for `--turns` turns of one conversation, with each change on top of
-   the one before (tests/bench/rasa_side/polkuopas_speedups.py): Rasa as
-   shipped; the three patches; the cached SQL tracker store; its window of the
-   last events; and the in-memory tracker store for reference. Per variant:
-   turn 1-5 and the last five turns, and Rasa's CPU time per turn.
-4. Captures the action server requests Rasa builds at turn 3 and at the last
-   turn (for the action server benchmark).
+   question for `--turns` turns of one conversation, with each change of
+   bot/polkuopas_speedups.py on top of the one before: Rasa stock; the three
+   patches; spaCy without NER; the cached SQL tracker store; its window of the
+   last events; keep-alive, which makes Polkuopas as shipped (the tracker
+   store with the options of bot/endpoints.yml, --store-options); then an
+   option and the in-memory tracker store for reference. Per variant: turns
+   1-5 and the last five turns, and Rasa's CPU time per turn. Then a check that
+   Rasa stock and Polkuopas as shipped give the same answers and store the
+   same events.
+4. Captures the action server requests Rasa stock builds at turn 3 and at the
+   last turn (for the action server benchmark).
 
 Writes JSON to --out; progress lines go to stdout. Exit code 1 on a failure.
 """
@@ -45,7 +53,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-sys.path.insert(0, str(HERE / "rasa_side"))
+sys.path.insert(0, str(ROOT / "bot"))
 
 QUESTION = "kuka on minun työvalmentajani?"
 EXPECTED = "Sari Lehtonen"
@@ -255,6 +263,37 @@ class Capture:
         RemoteAction._action_call_format = recording
 
 
+class Patches:
+    """Bench-only patches of Rasa, undone by `undo`."""
+
+    def __init__(self) -> None:
+        self.originals: list[tuple[Any, str, Any]] = []
+
+    def without_memoization(self) -> None:
+        """MemoizationPolicy predicts nothing, as if it were not in config.yml
+        (what the policy costs, without retraining)."""
+        from rasa.core.policies.memoization import MemoizationPolicy
+
+        def predict_action_probabilities(
+            self, tracker, domain, rule_only_data=None, **_
+        ):
+            return self._prediction(self._default_predictions(domain))
+
+        name = "predict_action_probabilities"
+        self.originals.append(
+            (MemoizationPolicy, name, MemoizationPolicy.__dict__[name])
+        )
+        setattr(MemoizationPolicy, name, predict_action_probabilities)
+
+    def undo(self) -> None:
+        while self.originals:
+            owner, name, value = self.originals.pop()
+            setattr(owner, name, value)
+
+
+PATCHES = Patches()
+
+
 class Variant:
     def __init__(
         self,
@@ -276,12 +315,15 @@ class Variant:
 
     def apply(self, speedups, spacy_models: SpacyModels) -> None:
         speedups.uninstall()
-        if self.patches:
-            speedups.install(keep_alive=self.keep_alive, spacy=False)
+        PATCHES.undo()
+        if self.patches and not speedups.install(
+            keep_alive=self.keep_alive, spacy=False
+        ):
+            raise RuntimeError("the speed-ups refused to install (Rasa version)")
         # Patch 5 works when spaCy loads; here the loaded pipes are switched.
         spacy_models.set_unused(not (self.patches and self.spacy))
         if not self.memoization:
-            speedups.without_memoization()
+            PATCHES.without_memoization()
 
 
 async def one_turn(agent, sender: str) -> float:
@@ -334,11 +376,12 @@ async def bench_turns(
 
         return make
 
-    window = cached(tag="window", max_events=args.max_events)
+    options = json.loads(args.store_options)
+    shipped = cached(tag="window", **options)
     variants = [
         Variant(
-            "shipped",
-            "Rasa as shipped (SQL tracker store, SQLite)",
+            "stock",
+            "Rasa stock (its SQLTrackerStore on SQLite)",
             patches=False,
         ),
         Variant(
@@ -350,19 +393,23 @@ async def bench_turns(
         Variant(
             "cached",
             "+ 6 CachedSQLTrackerStore (cache, WAL, one connection)",
-            cached(tag="cached"),
+            cached(tag="cached", **{**options, "max_events": 0}),
         ),
-        Variant("window", f"+ 7 window of the last {args.max_events} events", window),
         Variant(
-            "keepalive",
-            "+ 4 keep-alive to the action server",
-            window,
+            "window",
+            f"+ 7 window of the last {options.get('max_events', 0)} events",
+            shipped,
+        ),
+        Variant(
+            "shipped",
+            "+ 4 keep-alive to the action server = Polkuopas as shipped",
+            shipped,
             keep_alive=True,
         ),
         Variant(
             "nomemo",
             "option: + no MemoizationPolicy (emulated)",
-            window,
+            shipped,
             keep_alive=True,
             memoization=False,
         ),
@@ -399,7 +446,7 @@ async def bench_turns(
             agent.tracker_store = agent.processor.tracker_store = store
             await one_turn(agent, f"warm-{variant.key}-{round_no}")
             sender = f"c:demo-suvi:turns-{variant.key}-{round_no}"
-            wants = capture if (round_no == 1 and variant.key == "shipped") else None
+            wants = capture if (round_no == 1 and variant.key == "stock") else None
             latencies, cpu = await conversation(
                 agent, sender, args.turns, wants, deadline
             )
@@ -423,15 +470,18 @@ async def bench_turns(
                 f"{row['cpu_ms_per_turn']:5.1f} ms/turn"
             )
         round_seconds = time.monotonic() - round_start
+    speedups.uninstall()
+    PATCHES.undo()
     check = await check_same(
         agent,
-        {"shipped": shipped_store, "changed": window()},
+        {"stock": shipped_store, "shipped": shipped()},
         spacy_models,
         speedups,
     )
     say(
-        f"same answers with changes 1-7: {check['same_answers']}, same stored "
-        f"rows: {check['same_rows']} ({check['turns']} turns)"
+        f"Rasa stock and Polkuopas as shipped: same answers "
+        f"{check['same_answers']}, same stored rows {check['same_rows']} "
+        f"({check['turns']} turns)"
     )
     agent.tracker_store = agent.processor.tracker_store = shipped_store
     if agent.action_endpoint is not None:
@@ -523,35 +573,35 @@ def stored_rows(store, sender: str) -> list[Any]:
 
 
 async def check_same(agent, stores: dict[str, Any], spacy_models, speedups):
-    """The shipped setup and all Rasa changes (1-7) answer alike and store
-    the same rows."""
+    """Rasa stock and Polkuopas as shipped (changes 1-7) answer alike and
+    store the same rows."""
     result = {"turns": 0, "same_answers": True, "same_rows": True, "notes": []}
     for who, identity in (
         ("anon", {"identity": "none", "client_id": None}),
         ("suvi", {"identity": "valid", "client_id": "demo-suvi"}),
     ):
         said, rows = {}, {}
-        for key in ("shipped", "changed"):
+        for key in ("stock", "shipped"):
             speedups.uninstall()
-            if key == "changed":
+            if key == "shipped":
                 speedups.install(keep_alive=True, spacy=False)
-            spacy_models.set_unused(key == "shipped")
+            spacy_models.set_unused(key == "stock")
             store = stores[key]
             agent.tracker_store = agent.processor.tracker_store = store
             sender = f"check-{who}"
             said[key] = await answers(agent, sender, {"polkuopas": identity})
             rows[key] = stored_rows(store, sender)
-        result["turns"] += len(said["shipped"])
-        pairs = zip(said["shipped"], said["changed"], strict=True)
+        result["turns"] += len(said["stock"])
+        pairs = zip(said["stock"], said["shipped"], strict=True)
         for turn, (a, b) in enumerate(pairs):
             if a != b:
                 result["same_answers"] = False
                 result["notes"].append(f"{who} turn {turn + 1}: {a!r} / {b!r}")
-        if rows["shipped"] != rows["changed"]:
+        if rows["stock"] != rows["shipped"]:
             result["same_rows"] = False
             result["notes"].append(
-                f"{who}: {len(rows['shipped'])} stored events as shipped, "
-                f"{len(rows['changed'])} with the changes"
+                f"{who}: {len(rows['stock'])} stored events with Rasa stock, "
+                f"{len(rows['shipped'])} as shipped"
             )
     speedups.uninstall()
     spacy_models.set_unused(True)
@@ -599,7 +649,7 @@ async def run(args) -> dict[str, Any]:
     spacy_models.set_unused(True)
     nlu = results["shipped"]
     say(
-        f"NLU parse as shipped: p50 {nlu['p50_ms']:.1f} ms, p95 "
+        f"NLU parse, Rasa stock: p50 {nlu['p50_ms']:.1f} ms, p95 "
         f"{nlu['p95_ms']:.1f} ms, CPU {nlu['cpu_ms']:.1f} ms "
         f"({nlu['sentences']} sentences x {nlu['passes']})"
     )
@@ -633,7 +683,11 @@ def main() -> int:
     parser.add_argument("--work", required=True)
     parser.add_argument("--turns", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--max-events", type=int, default=50)
+    parser.add_argument(
+        "--store-options",
+        default="{}",
+        help="JSON: CachedSQLTrackerStore's options as in bot/endpoints.yml",
+    )
     parser.add_argument("--budget", type=float, default=200.0)
     parser.add_argument("--wait-for", help="measure once this file exists")
     args = parser.parse_args()

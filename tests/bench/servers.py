@@ -37,6 +37,16 @@ SECRET_HEADER = "X-Polkuopas-Secret"
 ACTION_SECRET = secrets.token_urlsafe(24)
 
 
+# The channel's rate limits, far above what the bench sends from one token
+# and one address (16 conversations back to back); the limiter still runs.
+RATE_LIMITS_RAISED = {
+    "POLKUOPAS_RATE_LIMIT_PER_MINUTE": "100000000",
+    "POLKUOPAS_RATE_LIMIT_BURST": "1000000",
+    "POLKUOPAS_RATE_LIMIT_ADDRESS_PER_MINUTE": "100000000",
+    "POLKUOPAS_RATE_LIMIT_ADDRESS_BURST": "1000000",
+}
+
+
 class ServerFailed(Exception):
     """A server did not start, or stopped while it was measured."""
 
@@ -177,21 +187,22 @@ class DemoStore:
         return demo
 
 
-def tuned_env(tune: tuple[str, ...]) -> dict[str, str]:
-    """The environment of a server with the bench's changes in `tune` applied
-    (tests/bench/app_side/polkuopas_bench_tune.py)."""
+def revert_env(revert: tuple[str, ...]) -> dict[str, str]:
+    """The environment of an action server with the changes in `revert`
+    undone (tests/bench/app_side/polkuopas_bench_revert.py)."""
     env = base_env()
-    if tune:
+    if revert:
         env["PYTHONPATH"] = str(BENCH / "app_side")
-        env["POLKUOPAS_BENCH_TUNE"] = ",".join(tune)
+        env["POLKUOPAS_BENCH_REVERT"] = ",".join(revert)
     return env
 
 
 def our_action_server(
-    root: Path, store: Path, *, tag: str = "ours", tune: tuple[str, ...] = ()
+    root: Path, store: Path, *, tag: str = "ours", revert: tuple[str, ...] = ()
 ) -> Server:
+    """`python -m polkuopas.action_server`, as shipped or with `revert`."""
     port = free_port()
-    env = tuned_env(tune)
+    env = revert_env(revert)
     env.update(
         POLKUOPAS_DB=str(store),
         POLKUOPAS_ACTION_HOST=HOST,
@@ -201,7 +212,7 @@ def our_action_server(
     return Server(
         name=f"action server ({tag})",
         command=[str(APP_PYTHON), "-m", "polkuopas.action_server"]
-        if not tune
+        if not revert
         else [str(APP_PYTHON), "-c", "import polkuopas.action_server as s; s.main()"],
         port=port,
         health_path="/health",
@@ -211,11 +222,12 @@ def our_action_server(
 
 
 def sdk_action_server(
-    root: Path, store: Path, *, tag: str = "rasa_sdk", tune: tuple[str, ...] = ()
+    root: Path, store: Path, *, tag: str = "rasa_sdk", revert: tuple[str, ...] = ()
 ) -> Server:
-    """rasa_sdk's own Sanic server (`python -m rasa_sdk`) on the same actions."""
+    """rasa_sdk's own Sanic server (`python -m rasa_sdk`, what `rasa run
+    actions` starts) on the same actions."""
     port = free_port()
-    env = tuned_env(tune)
+    env = revert_env(revert)
     env.update(
         POLKUOPAS_DB=str(store),
         SANIC_HOST=HOST,
@@ -242,11 +254,12 @@ def rasa_server(
     store: Path,
     endpoints: dict,
     action_url: str,
-    speedups: bool = False,
+    stock: bool = False,
 ) -> Server:
     """`rasa run` with the token channel and `endpoints` (a dict for
     endpoints.yml, whose ${POLKUOPAS_ACTION_URL} and ${POLKUOPAS_ACTION_SECRET}
-    Rasa fills in); `speedups` loads tests/bench/rasa_side/ into Rasa."""
+    Rasa fills in). `stock`: without the speed-ups the channel installs
+    (tests/bench/rasa_side/sitecustomize.py)."""
     port = free_port()
     endpoints_file = root / f"endpoints-{tag}.yml"
     endpoints_file.write_text(yaml.safe_dump(endpoints), encoding="utf-8")
@@ -257,14 +270,15 @@ def rasa_server(
     )
     env = base_env()
     path = [str(PROJECT_ROOT / "bot")]
-    if speedups:
+    if stock:
         path.append(str(BENCH / "rasa_side"))
-        env["POLKUOPAS_BENCH_SPEEDUPS"] = "1"
+        env["POLKUOPAS_BENCH_RASA_STOCK"] = "1"
     env.update(
         POLKUOPAS_DB=str(store),
         POLKUOPAS_ACTION_URL=action_url,
         POLKUOPAS_ACTION_SECRET=ACTION_SECRET,
         PYTHONPATH=os.pathsep.join(path),
+        **RATE_LIMITS_RAISED,
     )
     return Server(
         name=f"Rasa ({tag})",
