@@ -16,8 +16,9 @@ RUN pip install --no-cache-dir .
 COPY paths/ paths/
 COPY web-widget/ web-widget/
 
-# The package is installed (not in the source tree), so the folders are named;
-# the client store lives on the /data volume.
+# The package is installed (not in the source tree), so the folders are named.
+# On its own the image keeps the client store in SQLite on the /data volume;
+# deploy/compose.yml sets POLKUOPAS_DB to its PostgreSQL URL instead.
 ENV POLKUOPAS_PATHS_DIR=/app/paths \
     POLKUOPAS_WIDGET_DIR=/app/web-widget \
     POLKUOPAS_DB=/data/polkuopas.db

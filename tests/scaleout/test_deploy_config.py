@@ -27,7 +27,14 @@ ENV_EXAMPLE = DEPLOY / "polkuopas.env.example"
 NGINX = DEPLOY / "nginx.conf"
 RASA_START = DEPLOY / "rasa-start.sh"
 DOCKERFILES = [DEPLOY / "rasa.Dockerfile", DEPLOY / "app.Dockerfile"]
-SECRETS = {"POLKUOPAS_ACTION_SECRET", "TRACKER_DB_PASSWORD", "LOCK_STORE_PASSWORD"}
+SECRETS = {
+    "POLKUOPAS_ACTION_SECRET",
+    "TRACKER_DB_PASSWORD",
+    "LOCK_STORE_PASSWORD",
+    "CLIENT_DB_PASSWORD",
+}
+POSTGRES_INIT = DEPLOY / "postgres-init.sh"
+APP_SERVICES = ("action", "web", "store-init", "cli")
 SETTINGS = {f"POLKUOPAS_{name.upper()}" for name in Settings.model_fields}
 
 # ${VAR}, ${VAR:-default}, ${VAR:?message}; not $${...} (a literal $ in compose).
@@ -283,3 +290,51 @@ def test_compose_defaults_match_the_env_example():
         r"\$\{([A-Z_][A-Z0-9_]*):-([^}]*)\}", COMPOSE.read_text()
     ):
         assert example[name] == default, name
+
+
+def expanded(value: str, **overrides: str) -> str:
+    """A compose value with ${VAR...} from the env example (and overrides)."""
+    values = {**env_example(), **overrides}
+    return re.sub(
+        r"\$\{([A-Z_][A-Z0-9_]*)(?::[-?][^}]*)?\}", lambda m: values[m[1]], value
+    )
+
+
+def test_every_server_uses_the_client_store_on_postgres():
+    found = services()
+    urls = {
+        name: found[name]["environment"]["POLKUOPAS_DB"]
+        for name in [*APP_SERVICES, *rasa_services()]
+    }
+    assert len(set(urls.values())) == 1, urls
+    url = urlsplit(expanded(next(iter(urls.values())), CLIENT_DB_PASSWORD="pw0"))
+    assert (url.scheme, url.hostname, url.port, url.path) == (
+        "postgresql",
+        "postgres",
+        5432,
+        "/polkuopas",
+    )
+    assert (url.username, url.password, url.query) == (
+        "polkuopas",
+        "pw0",
+        "sslmode=prefer",
+    )
+    assert Settings(db=url.geturl()).db == url.geturl()
+    # No SQLite file shared on a volume any more.
+    for name in [*APP_SERVICES, *rasa_services()]:
+        assert not found[name].get("volumes"), name
+    assert set(compose()["volumes"]) == {"trackerdb"}
+    for name in ("store-init", *rasa_services()):
+        assert "postgres" in found[name]["depends_on"], name
+
+
+def test_postgres_creates_the_client_store_on_its_first_start():
+    postgres = services()["postgres"]
+    mount = f"./{POSTGRES_INIT.name}:/docker-entrypoint-initdb.d/"
+    assert any(str(v).startswith(mount) for v in postgres["volumes"])
+    assert {"CLIENT_DB_NAME", "CLIENT_DB_USER", "CLIENT_DB_PASSWORD"} <= set(
+        postgres["environment"]
+    )
+    assert POSTGRES_INIT.stat().st_mode & 0o111, "executable (else it is sourced)"
+    syntax = subprocess.run(["sh", "-n", str(POSTGRES_INIT)], capture_output=True)
+    assert syntax.returncode == 0, syntax.stderr
