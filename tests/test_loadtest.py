@@ -318,6 +318,7 @@ def test_report_and_stdout_say_the_verdict_and_the_figures():
         assert heading in text
     assert "| Rasa | 1000 | 1030 | 1030 |" in text
     assert "- think time 2-6 s" in text and "## Reading" in text
+    assert f"The {results.SLOWEST} slowest requests" in text
     missed = summary(records([100] * 60, error_every=10))
     text = results.render(missed, setup, [])
     assert "**Goal missed**" in text and "| wrong answer | 6 |" in text

@@ -331,12 +331,13 @@ class Run:
     def __post_init__(self) -> None:
         self.everyone = set().union(*(c.all_names() for c in self.clients))
 
-    def record(self, began: float, kind: str, error: str = "", detail: str = ""):
+    def record(
+        self, began: float, kind: str, error: str = "", detail: str = "", text=""
+    ):
         if self.counting:
+            seconds = time.monotonic() - began
             self.records.append(
-                Record(
-                    began - self.start, kind, time.monotonic() - began, error, detail
-                )
+                Record(began - self.start, kind, seconds, error, detail, text)
             )
         elif error:
             say(f"warm-up: {error}: {kind}: {detail}")
@@ -374,22 +375,23 @@ class Run:
         if done is None:
             return None
         began, status, body = done
+        text = turn.message
         if status != 200:
             kind = "rate limited (429)" if status == 429 else f"HTTP {status}"
-            self.record(began, turn.kind, kind, body[:120].decode(errors="replace"))
+            shown = body[:120].decode(errors="replace")
+            self.record(began, turn.kind, kind, shown, text)
             return None
         try:
             answer = json.loads(body)
         except ValueError:
-            self.record(
-                began, turn.kind, "not JSON", body[:80].decode(errors="replace")
-            )
+            shown = body[:80].decode(errors="replace")
+            self.record(began, turn.kind, "not JSON", shown, text)
             return None
         wrong = scenario.judge(answer, turn, client, self.everyone)
         if wrong:
-            self.record(began, turn.kind, *wrong)
+            self.record(began, turn.kind, *wrong, text)
             return None
-        self.record(began, turn.kind)
+        self.record(began, turn.kind, text=text)
         return answer
 
     async def web(

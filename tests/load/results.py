@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 WINDOW_SECONDS = 10
+SLOWEST = 8
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -35,6 +36,7 @@ class Record:
     seconds: float
     error: str = ""
     detail: str = ""
+    text: str = ""  # the (made-up) message sent, for the slowest requests
 
     @property
     def chat(self) -> bool:
@@ -111,6 +113,7 @@ class Summary:
     windows: list[Window]
     conversations: int
     clients_active: int
+    slowest: list[Record]
     machine_busy_percent: float  # of all cores
     own_cpu_percent: float  # the load generator, of one core
     load1_max: float
@@ -224,6 +227,7 @@ def summarise(
         examples=dict(examples),
         servers=[server_use(n, samples) for n in server_names],
         windows=windows(records, samples, duration),
+        slowest=sorted(records, key=lambda r: -r.seconds)[:SLOWEST],
         conversations=conversations,
         clients_active=clients,
         machine_busy_percent=busy * 100,
@@ -445,6 +449,26 @@ def render(summary: Summary, setup: dict[str, Any], notes: list[str]) -> str:
             for w in summary.windows
         ],
     )
+    if summary.slowest:
+        lines += [
+            "",
+            f"The {len(summary.slowest)} slowest requests (requests that start "
+            "within a second of each other and are all slow waited for the same "
+            "thing):",
+            "",
+        ]
+        lines += table(
+            ["at s", "question type", "ms", "message"],
+            [
+                [
+                    fmt(r.at, 1),
+                    r.kind,
+                    fmt(r.seconds * 1000),
+                    _cell(r.text[:60]) or "–",
+                ]
+                for r in sorted(summary.slowest, key=lambda r: r.at)
+            ],
+        )
     lines += ["", "## Setup", ""]
     lines += [f"- {item}" for item in setup["items"]]
     machine = setup["machine"]
