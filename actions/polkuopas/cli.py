@@ -16,12 +16,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from pydantic import ValidationError
 
 from polkuopas.admin import Admin
 from polkuopas.catalog import Catalog, PathFileError, load_catalog
 from polkuopas.errors import Invalid, PolkuopasError
+from polkuopas.pgstore import database_errors
 from polkuopas.settings import get_settings
 from polkuopas.store import (
     Store,
@@ -576,7 +576,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.handler(ctx, args)
     except (PolkuopasError, PathFileError) as exc:
         return fail(str(exc))
-    except (sqlite3.DatabaseError, psycopg.Error) as exc:
+    except (sqlite3.DatabaseError, *database_errors()) as exc:
         return fail(f"cannot use the database {describe(ctx.db_path)}: {exc}")
     finally:
         ctx.close()

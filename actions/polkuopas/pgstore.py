@@ -16,15 +16,17 @@ at the same moment take turns.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
-from psycopg.rows import dict_row
 from sqlite_utils.db import NotFoundError
+
+if TYPE_CHECKING:  # psycopg is imported only when a PostgreSQL store is opened
+    import psycopg
 
 SCHEMES = ("postgresql://", "postgres://")
 # pg_advisory_xact_lock key of the migrations: "polkuopas" as a number.
@@ -34,6 +36,13 @@ VERSION_TABLE = "polkuopas_schema"
 
 def is_postgres_url(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(SCHEMES)
+
+
+def database_errors() -> tuple[type[Exception], ...]:
+    """psycopg's base error once a PostgreSQL store has been opened (before
+    that none can occur): for `except` clauses, without importing psycopg."""
+    psycopg = sys.modules.get("psycopg")
+    return (psycopg.Error,) if psycopg is not None else ()
 
 
 def redact(url: str) -> str:
@@ -87,6 +96,8 @@ class PostgresDatabase:
         self._primary_keys: dict[str, str] = {}
 
     def _connect(self) -> psycopg.Connection:
+        import psycopg
+
         return psycopg.connect(
             self.url,
             autocommit=True,
@@ -114,6 +125,8 @@ class PostgresDatabase:
     def query(
         self, sql: str, params: Sequence[Any] | None = None
     ) -> Iterator[dict[str, Any]]:
+        from psycopg.rows import dict_row
+
         cursor = self._live().cursor(row_factory=dict_row)
         cursor.execute(translate(sql), _params(params))
         return iter(cursor.fetchall())
