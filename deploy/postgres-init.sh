@@ -18,7 +18,9 @@ psql -v ON_ERROR_STOP=1 -X -q \
 \getenv client_user CLIENT_DB_USER
 \getenv client_password CLIENT_DB_PASSWORD
 CREATE ROLE :"client_user" LOGIN PASSWORD :'client_password';
-CREATE DATABASE :"client_db" OWNER :"client_user" ENCODING 'UTF8' TEMPLATE template0;
+-- Collation C: text sorts by code point, as in SQLite (and å, ä, ö after z).
+CREATE DATABASE :"client_db" OWNER :"client_user" ENCODING 'UTF8'
+  LC_COLLATE 'C' TEMPLATE template0;
 REVOKE ALL ON DATABASE :"client_db" FROM PUBLIC;
 GRANT CONNECT, TEMPORARY ON DATABASE :"client_db" TO :"client_user";
 SQL

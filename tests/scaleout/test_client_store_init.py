@@ -43,6 +43,8 @@ def test_init_script_makes_a_store_only_its_user_opens(postgres):
     with store.transaction():
         store.add_client("c1", "mini", "alku", date(2026, 1, 5), "t")
     store.db.close()
+    collation = "SELECT datcollate FROM pg_database WHERE datname = 'clients_init'"
+    assert postgres.psql("-c", collation).strip() == "C"  # sorted as in SQLite
     postgres.psql("-c", "CREATE ROLE other_user LOGIN PASSWORD 'other-pw'")
     with pytest.raises(psycopg.OperationalError, match="permission denied"):
         psycopg.connect(f"postgresql://other_user:other-pw@{server}").close()
