@@ -180,6 +180,8 @@ class PostgresDatabase:
 
     def migrate(self, migrations: Sequence[str]) -> int:
         """Apply the missing migrations in one transaction, under a lock."""
+        if self.schema_version() == len(migrations):
+            return len(migrations)  # current: no lock, no DDL at every open
         with self.atomic():
             self.execute("SELECT pg_advisory_xact_lock(?)", [MIGRATION_LOCK])
             self.execute(
