@@ -263,6 +263,20 @@ def summary(recs, goal=500.0):
     )
 
 
+def test_windows_that_stand_out_and_slow_requests_that_started_together():
+    recs = records([100] * 60)
+    # Requests from 10 s to 15 s wait for one long pause.
+    recs = [
+        results.Record(r.at, r.kind, 1.2 if 10 <= r.at < 15 else r.seconds)
+        for r in recs
+    ]
+    done = summary(recs)
+    assert [w.start for w in results.pauses(done)] == [10]
+    assert results.pauses(summary(records([100] * 60))) == []
+    assert results.together(done.slowest) == 4  # 10.0-11.5 s of the 8 slowest
+    assert results.together(done.slowest, within=5) == 8
+
+
 def test_percentile_is_nearest_rank():
     values = list(range(1, 101))
     assert results.percentile(values, 50) == 50

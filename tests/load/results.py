@@ -239,6 +239,27 @@ def summarise(
     return summary
 
 
+def pauses(summary: Summary) -> list[Window]:
+    """The 10-s windows whose chat p95 stands out: over three times the median
+    window's and over 250 ms."""
+    values = sorted(w.chat_p95 for w in summary.windows if w.chat_p95 == w.chat_p95)
+    if not values:
+        return []
+    typical = values[len(values) // 2]
+    return [w for w in summary.windows if w.chat_p95 > max(3 * typical, 250.0)]
+
+
+def together(records: Sequence[Record], within: float = 1.5) -> int:
+    """How many of `records` started within `within` seconds of each other at
+    most (the largest such group): slow requests that started together waited
+    for the same thing."""
+    starts = sorted(r.at for r in records)
+    best = 0
+    for i, start in enumerate(starts):
+        best = max(best, sum(1 for t in starts[i:] if t - start <= within))
+    return best
+
+
 def verdict(summary: Summary) -> list[str]:
     """Why the goal (no errors, chat p95 under the goal) was missed; [] if met."""
     failures = []
