@@ -834,7 +834,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args) -> int:
-    root = Path(tempfile.mkdtemp(prefix="polkuopas-load-"))
+    root: Path | None = None  # the own stack's work folder
     stack: Stack | None = None
     ok = False
     try:
@@ -850,6 +850,7 @@ def run(args) -> int:
                 )
             stack = external_stack(args)
         else:
+            root = Path(tempfile.mkdtemp(prefix="polkuopas-load-"))
             store = root / "store.db"
             say(f"seeding {args.clients} load clients; work folder {root}")
             every = scenario.seed(store, args.clients)
@@ -911,10 +912,11 @@ def run(args) -> int:
     finally:
         if stack is not None:
             stack.stop()
-        if ok and not args.keep:
-            shutil.rmtree(root, ignore_errors=True)
-        else:
-            say(f"logs and store kept in {root}")
+        if root is not None:
+            if (ok and not args.keep) or not any(root.iterdir()):
+                shutil.rmtree(root, ignore_errors=True)
+            else:
+                say(f"logs and store kept in {root}")
 
 
 if __name__ == "__main__":
