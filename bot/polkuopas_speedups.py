@@ -7,7 +7,7 @@ They are written for Rasa 3.6.21 and refuse to patch any other version: a
 warning is logged and Rasa runs as it comes.
 
 1. `install()`, called by bot/polkuopas_channel.py when Rasa imports it (before
-   the model is loaded), patches five costs of Rasa 3.6.21:
+   the model is loaded), patches five costs of Rasa 3.6.21 and sets one thing:
 
    * `RemoteAction._validate_action_result` calls `jsonschema.validate`, which
      checks the *schema* against the JSON-Schema metaschema (jsonschema 4.17:
@@ -31,6 +31,12 @@ warning is logged and Rasa runs as it comes.
      bot/config.yml reads its entities (there is no SpacyEntityExtractor). It
      is removed from the pipeline when SpacyNLP loads the model, as spaCy's
      `exclude` would; tokens, lemmas, tags and vectors stay the same.
+   * TensorFlow's two thread pools get one thread each (Rasa's
+     TF_INTER_OP_PARALLELISM_THREADS and TF_INTRA_OP_PARALLELISM_THREADS, when
+     set, win). Rasa predicts one message at a time and DIET's matrices are
+     small: more threads only add hand-offs and spinning that take CPU from
+     the action server and the next request. The parse results are the same
+     to the last bit (checked on tests/nlu/eval.yml).
 
 2. `CachedSQLTrackerStore` is Rasa's `SQLTrackerStore` (the same table and
    rows: every event is still written at every turn) with these changes:
@@ -79,6 +85,7 @@ import inspect
 import itertools
 import json
 import logging
+import os
 import time
 from collections import OrderedDict
 from typing import Any
@@ -108,6 +115,11 @@ SUPPORTED_RASA = "3.6.21"
 SPACY_UNUSED = ("ner",)
 # RulePolicy's debug event with the formatted states goes to this logger.
 RULE_POLICY_LOGGER = "rasa.core.policies.rule_policy"
+# Rasa sizes TensorFlow's thread pools from these when they are set.
+TF_THREAD_VARIABLES = (
+    "TF_INTER_OP_PARALLELISM_THREADS",
+    "TF_INTRA_OP_PARALLELISM_THREADS",
+)
 
 # (owner, attribute, original value) of every patch, for `uninstall`.
 _originals: list[tuple[Any, str, Any]] = []
@@ -118,12 +130,15 @@ def supported() -> bool:
     return RASA_VERSION == SUPPORTED_RASA
 
 
-def install(*, keep_alive: bool = True, spacy: bool = True) -> bool:
+def install(
+    *, keep_alive: bool = True, spacy: bool = True, threads: bool = True
+) -> bool:
     """Apply the patches (once per process). Returns whether they are in.
 
-    `keep_alive` and `spacy` leave out the session and spaCy patches (the
-    benchmark measures each change); the spaCy patch works on spaCy models
-    loaded afterwards.
+    `keep_alive`, `spacy` and `threads` leave out the session patch, the spaCy
+    patch and TensorFlow's threads (the benchmark measures each change); the
+    spaCy patch works on spaCy models loaded afterwards, the threads only
+    before TensorFlow has run anything.
     """
     if _originals:
         return True
@@ -142,6 +157,8 @@ def install(*, keep_alive: bool = True, spacy: bool = True) -> bool:
         _keep_alive_sessions()
     if spacy:
         _spacy_without_unused_pipes()
+    if threads:
+        _tensorflow_threads()
     log.info("polkuopas speed-ups installed (Rasa %s)", RASA_VERSION)
     return True
 
@@ -282,6 +299,21 @@ def _spacy_without_unused_pipes() -> None:
         return model
 
     _patch(SpacyNLP, "load_model", staticmethod(load_model))
+
+
+def _tensorflow_threads() -> None:
+    if any(os.environ.get(name, "").strip() for name in TF_THREAD_VARIABLES):
+        return  # Rasa set them from the environment (as asked)
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+    except RuntimeError:
+        log.warning(
+            "TensorFlow already runs: its thread pools keep their sizes "
+            "(install the speed-ups before the model loads)"
+        )
 
 
 async def close_kept_sessions(endpoint: Any) -> None:

@@ -396,6 +396,37 @@ async def other_rasa_versions_run_stock(folder: Path) -> None:
 
 
 @check
+async def tensorflow_one_thread_per_pool_unless_set(folder: Path) -> None:
+    import tensorflow as tf
+
+    threading = tf.config.threading
+    speedups.uninstall()
+    speedups.install(keep_alive=False, spacy=False)
+    got = (
+        threading.get_inter_op_parallelism_threads(),
+        (threading.get_intra_op_parallelism_threads()),
+    )
+    assert got == (1, 1), got
+    # Rasa sizes the pools from its variables when they are set: left alone.
+    speedups.uninstall()
+    threading.set_inter_op_parallelism_threads(3)
+    threading.set_intra_op_parallelism_threads(2)
+    names = speedups.TF_THREAD_VARIABLES
+    try:
+        os.environ.update(dict.fromkeys(names, "2"))
+        speedups.install(keep_alive=False, spacy=False)
+    finally:
+        for name in names:
+            os.environ.pop(name, None)
+        speedups.uninstall()
+    got = (
+        threading.get_inter_op_parallelism_threads(),
+        (threading.get_intra_op_parallelism_threads()),
+    )
+    assert got == (3, 2), got
+
+
+@check
 async def validator_raises_what_jsonschema_validate_raises(folder: Path) -> None:
     from jsonschema import ValidationError
     from rasa.core.actions.action import RemoteAction
