@@ -23,8 +23,10 @@ end (exactly the process groups started here). Parts:
    and 16 connections; and ours with changes 8-14 undone from outside
    (tests/bench/app_side/), one after the other, for what each bought.
 3. End to end through the REST channel with a personal token, Rasa stock and
-   Polkuopas as shipped side by side: one conversation, 16 conversations back
-   to back (saturation), and turn 1 against turn 100 of one long conversation.
+   Polkuopas as shipped side by side (and as shipped with TensorFlow's default
+   thread pools, for what change 15 buys): one conversation, 16 conversations
+   back to back (saturation), and turn 1 against turn 100 of one long
+   conversation.
 4. The report: a side-by-side table on stdout and Markdown in --out.
 
 Every figure is the median of the repeats named next to it; every load loop is
@@ -76,9 +78,15 @@ MODEL = PROJECT_ROOT / "bot" / "models" / "polkuopas.tar.gz"
 QUESTION = "kuka on minun työvalmentajani?"
 EXPECTED = b"Sari Lehtonen"
 CLIENT = "demo-suvi"
+# Rasa sizes TensorFlow's thread pools from these (bot/polkuopas_speedups.py).
+TF_THREAD_VARIABLES = (
+    "TF_INTER_OP_PARALLELISM_THREADS",
+    "TF_INTRA_OP_PARALLELISM_THREADS",
+)
 # What the Rasa logs say (bot/polkuopas_speedups.py, rasa_side/sitecustomize.py).
 INSTALLED_LINE = b"polkuopas speed-ups installed"
 NOT_INSTALLED_LINE = b"polkuopas speed-ups not installed"
+TOO_LATE_LINE = b"TensorFlow already runs"
 
 # Our action server with changes 8-14 undone (tests/bench/app_side/), each
 # row one change more than the row above; the last is ours as shipped.
@@ -282,6 +290,8 @@ def check_speedups(stacks: list[Stack]) -> None:
             raise Failure(
                 f"{stack.rasa.name}: no {wanted.decode()!r} in {stack.rasa.log}"
             )
+        if TOO_LATE_LINE in log:
+            raise Failure(f"{stack.rasa.name}: {TOO_LATE_LINE.decode()!r}")
 
 
 # --- part 1: Rasa in-process -----------------------------------------------------
@@ -777,11 +787,12 @@ def report(data: dict[str, Any], args) -> str:
     lines += table(header, rows)
     lines += [
         "",
-        '"Polkuopas as shipped" has changes 1-14 (listed at the end, with where '
+        '"Polkuopas as shipped" has changes 1-15 (listed at the end, with where '
         "each lives): the Rasa patches, spaCy without NER, "
         "`CachedSQLTrackerStore` with a window of "
         f"{store_options().get('max_events', 0)} events, and our action server "
-        "with changes 8-14; not the MemoizationPolicy option. The action-server "
+        "with changes 8-14, TensorFlow with one thread per pool (15); not the "
+        "MemoizationPolicy option. The action-server "
         "rows put rasa_sdk's server in the Rasa stock column (the request of "
         "turn 3; its own table has more).",
         "",
@@ -849,7 +860,11 @@ def report(data: dict[str, Any], args) -> str:
             "conversations, each sending its next message when the answer "
             "arrives (at most 40 each, 12 s). Long: one conversation of "
             f"{args.turns} turns. CPU: Rasa's and the action server's processes, "
-            "per message, during the saturation runs.",
+            "per message, during the saturation runs. The middle row is "
+            "Polkuopas as shipped with Rasa's TF_INTER_OP_PARALLELISM_THREADS "
+            "and TF_INTRA_OP_PARALLELISM_THREADS set to 0 (TensorFlow's default "
+            "pool sizes): change 15 can only be measured between processes, as "
+            "TensorFlow fixes its threads when it first runs.",
             "",
         ]
         lines += table(
@@ -994,7 +1009,7 @@ def report(data: dict[str, Any], args) -> str:
 CHANGES = """\
 ## The changes, and where they are in the product
 
-All fourteen are in the product; "Rasa stock" above is the same model
+All fifteen are in the product; "Rasa stock" above is the same model
 without them. None changes what the assistant answers or what it stores:
 tests/test_speedups.py (tests/check_speedups.py, run inside Rasa) compares
 each Rasa-side change with what it replaces, tests/test_action_server.py holds
@@ -1082,6 +1097,19 @@ Action server side (the numbers are the rows of the action-server table):
     `ujson.dumps` (the same JSON; NaN refused as before) instead of
     `json.dumps`.
 
+And one more on the Rasa side, in `install()` too:
+
+15. **TensorFlow with one thread per pool** (inter-op and intra-op), unless
+    Rasa's TF_INTER_OP_PARALLELISM_THREADS / TF_INTRA_OP_PARALLELISM_THREADS
+    are set (then Rasa's values stand). Rasa predicts one message at a time
+    and DIET's matrices are small: TensorFlow's default pools (one thread per
+    core) only add hand-offs and spinning, which take CPU from the action
+    server and the next request on a 2-core machine. The 192 sentences of
+    tests/nlu/eval.yml parse to byte-identical results (intents, confidences,
+    rankings, entities) with and without it. On a machine with many cores
+    and one Rasa process, setting the variables may serve single messages
+    faster.
+
 Not taken: dropping the MemoizationPolicy (the "option" row) would change
 bot/config.yml and buys little.
 """
@@ -1137,6 +1165,21 @@ def main() -> int:
                     stock=True,
                 ),
                 sdk,
+            ),
+            Stack(
+                "threads",
+                "as shipped but 15 (TensorFlow's default threads)",
+                rasa_server(
+                    root,
+                    "threads",
+                    model=Path(args.model),
+                    store=demo.path,
+                    endpoints=endpoints_for(root / "tracker-threads.db", stock=False),
+                    action_url=ours.url + "/webhook",
+                    # Rasa's own variables; 0: TensorFlow's default pool sizes.
+                    extra_env=dict.fromkeys(TF_THREAD_VARIABLES, "0"),
+                ),
+                ours,
             ),
             Stack(
                 "shipped",

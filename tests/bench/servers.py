@@ -255,6 +255,7 @@ def rasa_server(
     endpoints: dict,
     action_url: str,
     stock: bool = False,
+    extra_env: dict[str, str] | None = None,
 ) -> Server:
     """`rasa run` with the token channel and `endpoints` (a dict for
     endpoints.yml, whose ${POLKUOPAS_ACTION_URL} and ${POLKUOPAS_ACTION_SECRET}
@@ -279,6 +280,7 @@ def rasa_server(
         POLKUOPAS_ACTION_SECRET=ACTION_SECRET,
         PYTHONPATH=os.pathsep.join(path),
         **RATE_LIMITS_RAISED,
+        **(extra_env or {}),
     )
     return Server(
         name=f"Rasa ({tag})",
