@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
@@ -183,3 +184,26 @@ def test_empty_comment_is_not_sent(chat, servers):
     expect(chat.widget.locator(".pk-comment__status")).to_have_text(
         "Kirjoita palaute ennen kuin lähetät sen."
     )
+
+
+def test_a_message_sent_too_fast_shows_the_channels_own_words(chat):
+    # What the token channel answers over its rate limit (bot/polkuopas_channel.py).
+    polite = (
+        "Lähetit viestejä nopeammin kuin ehdin vastata. Odota hetki. "
+        "Lähetä viestisi sitten uudelleen."
+    )
+    chat.open_demo_page()
+    chat.page.route(
+        "**/webhooks/rest/webhook",
+        lambda route: route.fulfill(
+            status=429,
+            headers={"Access-Control-Allow-Origin": "*", "Retry-After": "5"},
+            content_type="application/json",
+            body=json.dumps([{"recipient_id": "x", "text": polite}]),
+        ),
+    )
+    chat.input.fill("kuka on minun työhönvalmentajani?")
+    chat.input.press("Enter")
+    error = chat.widget.locator(".pk-msg--error").last
+    expect(error).to_contain_text(polite)
+    chat.page.unroute("**/webhooks/rest/webhook")

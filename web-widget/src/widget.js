@@ -109,6 +109,23 @@ function isButton(b) {
   return b && typeof b.title === "string" && typeof b.payload === "string";
 }
 
+/* Rasa's channel refused a message sent too fast (429): its own polite text
+   (plain text, shown with textContent like every message), else the generic one. */
+function tooFast(response) {
+  return response
+    .json()
+    .catch(function () {
+      return null;
+    })
+    .then(function (body) {
+      var error = new Error("status 429");
+      error.server = true;
+      var first = Array.isArray(body) && body[0] && typeof body[0] === "object" ? body[0].text : null;
+      if (typeof first === "string" && first) error.serverText = first.slice(0, 500);
+      throw error;
+    });
+}
+
 function fetchWithTimeout(url, init) {
   var controller = window.AbortController ? new AbortController() : null;
   var timer = null;
@@ -466,6 +483,7 @@ class PolkuopasChat extends HTMLElement {
       body: JSON.stringify({ sender: this.state.sender, message: message }),
     })
       .then(function (response) {
+        if (response.status === 429) return tooFast(response);
         if (!response.ok) {
           var error = new Error("status " + response.status);
           error.server = true;
@@ -485,7 +503,7 @@ class PolkuopasChat extends HTMLElement {
       .catch(function (error) {
         if (generation !== self.generation) return;
         self.setBusy(false);
-        var text = error && error.server ? t.errorServer : navigator.onLine === false ? t.errorOffline : t.errorUnreachable;
+        var text = error && error.server ? error.serverText || t.errorServer : navigator.onLine === false ? t.errorOffline : t.errorUnreachable;
         self.add({ kind: "error", text: text, retry: { message: message, shown: null } });
         if (!(error && error.server)) {
           self.offline = true;
