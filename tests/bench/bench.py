@@ -59,6 +59,7 @@ from typing import Any
 
 import yaml
 from loadgen import Run, build_request, closed_loop, json_body
+from reporting import command_output, cpu_model, fmt, memory_gb, table
 from servers import (
     ACTION_SECRET,
     BOT_PYTHON,
@@ -179,24 +180,7 @@ def expect_answer(status: int, body: bytes) -> str | None:
 # --- machine and settings ---------------------------------------------------------
 
 
-def command_output(command: list[str]) -> str:
-    try:
-        return subprocess.run(
-            command, capture_output=True, text=True, timeout=60, check=False
-        ).stdout.strip()
-    except OSError:
-        return ""
-
-
 def machine_info() -> dict[str, Any]:
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     versions = command_output(
         [
             str(BOT_PYTHON),
@@ -211,10 +195,8 @@ def machine_info() -> dict[str, Any]:
     return {
         "date": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
         "nproc": os.cpu_count(),
-        "cpu": cpu,
-        "memory_gb": round(
-            os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1
-        ),
+        "cpu": cpu_model(),
+        "memory_gb": memory_gb(),
         "kernel": platform.release(),
         "load_before": os.getloadavg(),
         "app_python": platform.python_version(),
@@ -602,17 +584,6 @@ async def bench_end_to_end(stacks: list[Stack], token: str, args, budget: Budget
 
 
 # --- report --------------------------------------------------------------------------
-
-
-def fmt(value: float | None, digits: int = 1) -> str:
-    return "–" if value is None or value != value else f"{value:.{digits}f}"
-
-
-def table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |"]
-    lines.append("|" + "|".join(" --- " for _ in header) + "|")
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return lines
 
 
 def text_table(header: list[str], rows: list[list[str]]) -> str:

@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from reporting import percentile
+
 
 def build_request(
     method: str, host: str, port: int, path: str, body: bytes, headers=None
@@ -86,15 +88,6 @@ class Connection:
         if headers.get("connection", "").lower() == "close":
             await self.close()
         return status, body
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100) of the values."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[rank - 1]
 
 
 @dataclass

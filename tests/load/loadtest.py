@@ -33,14 +33,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import platform
 import random
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -60,6 +58,7 @@ sys.path[:0] = [str(LOAD), str(LOAD.parent / "bench")]
 import results  # noqa: E402
 import scenario  # noqa: E402
 from loadgen import Connection, HttpError, build_request, json_body  # noqa: E402
+from reporting import command_output, cpu_model, memory_gb  # noqa: E402
 from results import Record, Sample  # noqa: E402
 from servers import (  # noqa: E402
     APP_PYTHON,
@@ -552,22 +551,7 @@ class Run:
 # --- facts for the report -------------------------------------------------------
 
 
-def command_output(command: list[str]) -> str:
-    try:
-        return subprocess.run(
-            command, capture_output=True, text=True, timeout=60, check=False
-        ).stdout.strip()
-    except OSError:
-        return ""
-
-
 def machine_facts() -> dict[str, Any]:
-    cpu = "?"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
     bot = command_output(
         [
             str(BOT_PYTHON),
@@ -579,10 +563,8 @@ def machine_facts() -> dict[str, Any]:
     )
     return {
         "cores": os.cpu_count(),
-        "cpu": cpu,
-        "memory_gb": round(
-            os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1
-        ),
+        "cpu": cpu_model(),
+        "memory_gb": memory_gb(),
         "kernel": platform.release(),
         "load_before": "/".join(f"{x:.1f}" for x in os.getloadavg()),
         "app": f"Python {platform.python_version()}, "

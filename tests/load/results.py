@@ -13,17 +13,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+# tests/bench holds what the two reports share (loadtest.py puts it on sys.path).
+from reporting import fmt as _fmt
+from reporting import percentile, table
+
+
+def fmt(value: float | None, digits: int = 0) -> str:
+    """Whole milliseconds unless told otherwise."""
+    return _fmt(value, digits)
+
+
 WINDOW_SECONDS = 10
 SLOWEST = 8
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100); NaN for no values."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[rank - 1]
 
 
 @dataclass(frozen=True)
@@ -276,17 +277,6 @@ def verdict(summary: Summary) -> list[str]:
 
 
 # --- text ---------------------------------------------------------------------
-
-
-def fmt(value: float | None, digits: int = 0) -> str:
-    return "–" if value is None or value != value else f"{value:.{digits}f}"
-
-
-def table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |"]
-    lines.append("|" + "|".join(" --- " for _ in header) + "|")
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return lines
 
 
 def latency_row(name: str, lat: Latency) -> list[str]:
