@@ -547,6 +547,36 @@ def describe(location: Path | str) -> str:
     return redact(location) if is_postgres_url(location) else str(location)
 
 
+class SqliteDatabase(Database):
+    """sqlite-utils' `Database` whose transactions take the write lock first.
+
+    A plain `BEGIN` holds only a read snapshot until the first write; when
+    another connection (a server, the CLI) writes in between, SQLite answers
+    "database is locked" at once: it cannot wait for a lock whose holder may
+    be waiting for this snapshot, so `busy_timeout` does not apply. Every unit
+    of work here reads and then writes, so it begins with `BEGIN IMMEDIATE`
+    and waits its turn (up to `busy_timeout`) before it reads anything.
+    """
+
+    @contextmanager
+    def atomic(self) -> Iterator[SqliteDatabase]:
+        if self.conn.in_transaction:  # nested: a savepoint, as sqlite-utils does
+            with super().atomic():
+                yield self
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            self.rollback()
+            raise
+        try:
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.rollback()
+            raise
+
+
 def connect(path: Path | str) -> Database | PostgresDatabase:
     """Open the store with the settings every process uses: the SQLite file,
     or PostgreSQL when `path` is a `postgresql://` URL."""
@@ -559,7 +589,7 @@ def connect(path: Path | str) -> Database | PostgresDatabase:
     conn = sqlite3.connect(
         str(path), timeout=10, check_same_thread=False, isolation_level=None
     )
-    db = Database(conn)
+    db = SqliteDatabase(conn)
     db.execute("PRAGMA foreign_keys = ON")
     db.execute("PRAGMA busy_timeout = 10000")
     if str(path) != ":memory:":
