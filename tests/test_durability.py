@@ -13,8 +13,9 @@ import time
 import pytest
 
 from polkuopas.cli import main
+from polkuopas.conversations import purge_conversations
 from polkuopas.settings import get_settings
-from polkuopas.store import now_utc, open_store, purge_conversations
+from polkuopas.store import now_utc, open_store
 
 
 def cli(*args: str) -> int:

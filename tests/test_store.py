@@ -4,6 +4,8 @@ PostgreSQL (the throwaway server of tests/scaleout)."""
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from datetime import date, timedelta
 
 import psycopg
@@ -82,6 +84,38 @@ def test_assignment_to_unknown_client_breaks_foreign_key(store):
         store.transaction(),
     ):
         store.assign("nobody", "ohjaaja", "p1", date(2026, 1, 5))
+
+
+def test_read_then_write_waits_for_another_writer(store_url):
+    """A unit of work that reads and then writes, while another connection
+    writes in between, waits its turn instead of "database is locked"."""
+    add_client(store := open_store(store_url))
+    other = open_store(store_url)
+    errors: list[BaseException] = []
+
+    def write_feedback() -> None:
+        try:
+            with other.transaction():
+                other.add_feedback("between", True, None)
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    writer = threading.Thread(target=write_feedback)
+    try:
+        with store.transaction():
+            assert store.get_client("c1")
+            writer.start()
+            time.sleep(0.3)  # the other writer commits here unless it must wait
+            store.move_client("c1", "toinen", "testaaja")
+        writer.join(timeout=30)
+        assert not errors
+        assert store.get_client("c1").current_step == "toinen"
+        assert [r["topic"] for r in store.feedback_comments()] == []
+        assert store.feedback_summary()[0]["topic"] == "between"
+    finally:
+        writer.join(timeout=30)
+        store.db.close()
+        other.db.close()
 
 
 def test_database_folder_is_created(tmp_path):

@@ -13,7 +13,6 @@ import pytest
 from conftest import BACKENDS
 from polkuopas.cli import main
 from polkuopas.errors import Invalid
-from polkuopas.pgstore import PostgresDatabase, redact, translate
 from polkuopas.settings import Settings, get_settings
 from polkuopas.store import (
     MIGRATIONS,
@@ -25,6 +24,7 @@ from polkuopas.store import (
     open_store,
     schema_version,
 )
+from polkuopas.store.postgres import PostgresDatabase, redact, translate
 
 STORE_BACKENDS = BACKENDS[1:]  # PostgreSQL only
 

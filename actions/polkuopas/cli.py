@@ -20,15 +20,15 @@ from pydantic import ValidationError
 
 from polkuopas.admin import Admin
 from polkuopas.catalog import Catalog, PathFileError, load_catalog
+from polkuopas.conversations import purge_conversations
 from polkuopas.errors import Invalid, PolkuopasError
-from polkuopas.pgstore import database_errors
 from polkuopas.settings import get_settings
 from polkuopas.store import (
     Store,
     backup,
+    database_errors,
     describe,
     open_store,
-    purge_conversations,
     store_location,
 )
 
@@ -400,7 +400,8 @@ def cmd_feedback_report(ctx: Context, args: argparse.Namespace) -> int:
 def cmd_backup(ctx: Context, args: argparse.Namespace) -> int:
     target = Path(args.file)
     backup(ctx.store.db, target)
-    ctx.store.audit(ctx.actor, "backup", "database", str(target))
+    with ctx.store.transaction():
+        ctx.store.audit(ctx.actor, "backup", "database", str(target))
     out(f"backed up {describe(ctx.db_path)} to {target}")
     return 0
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from polkuopas.pgstore import is_postgres_url
+from polkuopas.store.postgres import is_postgres_url
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 

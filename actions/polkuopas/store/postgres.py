@@ -1,5 +1,6 @@
 """The client store on PostgreSQL: the part of sqlite-utils' `Database` that
-`polkuopas.store.Store` uses, over one psycopg 3 connection.
+`polkuopas.store.Store` uses, over one psycopg 3 connection (the same face as
+`polkuopas.store.connections.SqliteDatabase`).
 
 `Store` keeps its SQL and its one method per query; this adapter runs them on
 PostgreSQL: `?` placeholders become `%s`, `db["table"].insert/update/upsert/
@@ -9,7 +10,7 @@ ones are savepoints, as in sqlite-utils). As on SQLite, statements outside
 fail-over) is opened again at the next statement outside a transaction.
 
 The schema has a PostgreSQL version of each migration (`PG_MIGRATIONS` in
-`polkuopas.store`); its version is kept in the one-row table `polkuopas_schema`
+`polkuopas.store.schema`); its version is kept in the one-row table `polkuopas_schema`
 and migrations run under an advisory lock, so servers opening an empty store
 at the same moment take turns.
 """
@@ -24,6 +25,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from sqlite_utils.db import NotFoundError
+
+from polkuopas.errors import Invalid
+from polkuopas.store.schema import statements
 
 if TYPE_CHECKING:  # psycopg is imported only when a PostgreSQL store is opened
     import psycopg
@@ -88,6 +92,8 @@ def _quote(name: str) -> str:
 
 class PostgresDatabase:
     """What `Store` uses of sqlite-utils' `Database`, on PostgreSQL."""
+
+    dialect = "postgresql"
 
     def __init__(self, url: str):
         self.url = url
@@ -200,19 +206,23 @@ class PostgresDatabase:
                     f"this Polkuopas knows ({len(migrations)}); upgrade Polkuopas"
                 )
             for number, script in enumerate(migrations[version:], start=version + 1):
-                for statement in _statements(script):
+                for statement in statements(script):
                     self.execute(statement)
                 self.execute(f"UPDATE {VERSION_TABLE} SET version = ?", [number])
         return self.schema_version()
+
+    def backup(self, target: Any) -> None:
+        """`polkuopas backup` copies a SQLite file; this says what to use."""
+        raise Invalid(
+            "`polkuopas backup` copies a SQLite store; this one is on PostgreSQL: "
+            "back it up with pg_dump (pg_dump --format=custom --file=FILE "
+            "DATABASE_URL) or the database service's own backups"
+        )
 
     def set_schema_version(self, version: int) -> None:
         """For tests and repairs: write the version number as it is."""
         with self.atomic():
             self.execute(f"UPDATE {VERSION_TABLE} SET version = ?", [version])
-
-
-def _statements(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip()]
 
 
 class Table:

@@ -1,12 +1,17 @@
-"""The client store: SQLite through sqlite-utils, one method per query.
+"""The client store: one method per query, the same SQL on both databases.
 
-The CLI writes through `polkuopas.admin`, the action server reads; both open the
-store with `open_store`. The schema is created and migrated by `migrate`, the
-one entry point, keyed on SQLite's `user_version`.
-
-`open_store` also takes a `postgresql://` URL: then `Store` runs the same
-queries on PostgreSQL through `polkuopas.pgstore` (the sqlite-utils surface it
-uses, over psycopg), with `PG_MIGRATIONS` and a version table.
+Who writes, and how: every write is a `Store` method called inside
+`Store.transaction()` (on SQLite a `BEGIN IMMEDIATE`, see
+`polkuopas.store.connections`). Three processes write:
+- the CLI, through `polkuopas.admin.Admin` (each command one transaction with
+  its audit-log entry): professionals, clients, steps, assignments, follow-ups,
+  tokens, handled contact requests;
+- the action server: contact requests from the chat (`add_contact_request`);
+- the web app: feedback (`add_feedback`) and, with the demo on, demo tokens
+  (`add_token` with its audit entry).
+The Rasa channel only reads the tokens table, through its own read-only
+connection. Rasa's tracker database is not this store (see
+`polkuopas.conversations`).
 """
 
 from __future__ import annotations
@@ -15,7 +20,6 @@ import hashlib
 import hmac
 import json
 import secrets
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,116 +27,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlite_utils import Database
-
-from polkuopas.errors import Conflict, Invalid, NotFound
-from polkuopas.pgstore import PostgresDatabase, is_postgres_url, redact
-
-# Each entry moves the schema one version forward; never edit a released one.
-MIGRATIONS: list[str] = [
-    """
-    CREATE TABLE professionals (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        role TEXT NOT NULL,
-        organisation TEXT NOT NULL DEFAULT '',
-        phone TEXT,
-        email TEXT,
-        hours TEXT,
-        active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
-        created_at TEXT NOT NULL
-    );
-    CREATE TABLE clients (
-        id TEXT PRIMARY KEY,
-        path_id TEXT NOT NULL,
-        current_step TEXT NOT NULL,
-        started_on TEXT NOT NULL,
-        ended_on TEXT,
-        created_at TEXT NOT NULL
-    );
-    CREATE TABLE assignments (
-        id INTEGER PRIMARY KEY,
-        client_id TEXT NOT NULL REFERENCES clients(id),
-        role TEXT NOT NULL,
-        professional_id TEXT NOT NULL REFERENCES professionals(id),
-        since TEXT NOT NULL,
-        until TEXT
-    );
-    CREATE UNIQUE INDEX assignments_one_active
-        ON assignments(client_id, role, professional_id) WHERE until IS NULL;
-    CREATE TABLE step_history (
-        id INTEGER PRIMARY KEY,
-        client_id TEXT NOT NULL REFERENCES clients(id),
-        from_step TEXT,
-        to_step TEXT NOT NULL,
-        moved_by TEXT NOT NULL,
-        moved_at TEXT NOT NULL
-    );
-    CREATE INDEX step_history_client ON step_history(client_id);
-    CREATE TABLE followups (
-        client_id TEXT PRIMARY KEY REFERENCES clients(id),
-        role TEXT NOT NULL,
-        due_on TEXT NOT NULL,
-        due_by TEXT NOT NULL,
-        done_at TEXT,
-        done_by TEXT
-    );
-    CREATE TABLE tokens (
-        id INTEGER PRIMARY KEY,
-        client_id TEXT NOT NULL REFERENCES clients(id),
-        token_hash TEXT NOT NULL UNIQUE,
-        created_at TEXT NOT NULL,
-        expires_at TEXT NOT NULL,
-        revoked_at TEXT
-    );
-    CREATE INDEX tokens_client ON tokens(client_id);
-    CREATE TABLE audit_log (
-        id INTEGER PRIMARY KEY,
-        at TEXT NOT NULL,
-        actor TEXT NOT NULL,
-        action TEXT NOT NULL,
-        entity TEXT NOT NULL,
-        entity_id TEXT NOT NULL,
-        details TEXT NOT NULL DEFAULT '{}'
-    );
-    """,
-    # 2: contact requests from the chat ("I want a person").
-    """
-    CREATE TABLE contact_requests (
-        id INTEGER PRIMARY KEY,
-        client_id TEXT NOT NULL REFERENCES clients(id),
-        role TEXT,
-        professional_id TEXT REFERENCES professionals(id),
-        created_at TEXT NOT NULL,
-        handled_at TEXT,
-        handled_by TEXT
-    );
-    CREATE INDEX contact_requests_open ON contact_requests(handled_at);
-    """,
-    # 3: feedback from the chat widget ("was this helpful?" and comments).
-    """
-    CREATE TABLE feedback (
-        id INTEGER PRIMARY KEY,
-        client_id TEXT REFERENCES clients(id),
-        path_id TEXT,
-        topic TEXT NOT NULL,
-        helpful INTEGER CHECK (helpful IN (0, 1)),
-        comment TEXT,
-        created_at TEXT NOT NULL
-    );
-    """,
-]
-
-# The same migrations for PostgreSQL, one for one (a test keeps the tables and
-# columns equal): identity columns for INTEGER PRIMARY KEY, the rest as on
-# SQLite (dates as ISO text, flags as INTEGER 0/1).
-PG_MIGRATIONS: list[str] = [
-    script.replace(
-        "id INTEGER PRIMARY KEY",
-        "id INTEGER GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
-    )
-    for script in MIGRATIONS
-]
+from polkuopas.errors import Conflict, NotFound
+from polkuopas.store.connections import Connection, connect
+from polkuopas.store.schema import migrate
 
 FEEDBACK_COMMENT_MAX = 1000
 
@@ -212,21 +109,55 @@ class TokenCheck:
         return self.status == "valid"
 
 
+# --- the token check -------------------------------------------------------
+# One function, so that the shared wire contract (hashing, the token query, the
+# status words) can replace it in one place; the web app and the action side
+# reach it through `Store.check_token`.
+
+
+def check_token(db: Connection, raw: str, now: datetime | None = None) -> TokenCheck:
+    """Who a presented token belongs to, if it is still good."""
+    if not raw:
+        return TokenCheck("unknown")
+    digest = hash_token(raw)
+    row = db.execute(
+        "SELECT client_id, token_hash, expires_at, revoked_at FROM tokens "
+        "WHERE token_hash = ?",
+        [digest],
+    ).fetchone()
+    if row is None or not hmac.compare_digest(row[1], digest):
+        return TokenCheck("unknown")
+    client_id, _, expires_at, revoked_at = row
+    if revoked_at is not None:
+        return TokenCheck("revoked")
+    if datetime.fromisoformat(expires_at) <= (now or now_utc()):
+        return TokenCheck("expired")
+    return TokenCheck("valid", client_id)
+
+
 def _professional(row: dict[str, Any]) -> Professional:
     return Professional(**{**row, "active": bool(row["active"])})
 
 
 class Store:
-    """Data access for the client store. One method per query."""
+    """Data access for the client store. One method per query.
 
-    def __init__(self, db: Database | PostgresDatabase):
+    The methods that write are called inside `transaction()` (see the module's
+    docstring for who calls which); the read methods may be called anywhere.
+    """
+
+    def __init__(self, db: Connection):
         self.db = db
 
     # --- transactions and audit ---------------------------------------------
 
     @contextmanager
     def transaction(self) -> Iterator[Store]:
-        """One unit of work: everything inside commits together or not at all."""
+        """One unit of work: everything inside commits together or not at all.
+
+        On SQLite it takes the write lock at its start (`BEGIN IMMEDIATE`), so a
+        unit that reads and then writes waits for other writers instead of
+        failing with "database is locked"."""
         with self.db.atomic():
             yield self
 
@@ -519,113 +450,11 @@ class Store:
 
     def check_token(self, raw: str, now: datetime | None = None) -> TokenCheck:
         """Who a presented token belongs to, if it is still good."""
-        if not raw:
-            return TokenCheck("unknown")
-        digest = hash_token(raw)
-        row = self.db.execute(
-            "SELECT client_id, token_hash, expires_at, revoked_at FROM tokens "
-            "WHERE token_hash = ?",
-            [digest],
-        ).fetchone()
-        if row is None or not hmac.compare_digest(row[1], digest):
-            return TokenCheck("unknown")
-        client_id, _, expires_at, revoked_at = row
-        if revoked_at is not None:
-            return TokenCheck("revoked")
-        if datetime.fromisoformat(expires_at) <= (now or now_utc()):
-            return TokenCheck("expired")
-        return TokenCheck("valid", client_id)
-
-
-def store_location(value: Path | str) -> Path | str:
-    """`POLKUOPAS_DB` as given: a `postgresql://` URL, or else a file path."""
-    return value if is_postgres_url(value) else Path(value)
-
-
-def describe(location: Path | str) -> str:
-    """The store's location for messages: a URL without its password."""
-    return redact(location) if is_postgres_url(location) else str(location)
-
-
-class SqliteDatabase(Database):
-    """sqlite-utils' `Database` whose transactions take the write lock first.
-
-    A plain `BEGIN` holds only a read snapshot until the first write; when
-    another connection (a server, the CLI) writes in between, SQLite answers
-    "database is locked" at once: it cannot wait for a lock whose holder may
-    be waiting for this snapshot, so `busy_timeout` does not apply. Every unit
-    of work here reads and then writes, so it begins with `BEGIN IMMEDIATE`
-    and waits its turn (up to `busy_timeout`) before it reads anything.
-    """
-
-    @contextmanager
-    def atomic(self) -> Iterator[SqliteDatabase]:
-        if self.conn.in_transaction:  # nested: a savepoint, as sqlite-utils does
-            with super().atomic():
-                yield self
-            return
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self
-        except BaseException:
-            self.rollback()
-            raise
-        try:
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.rollback()
-            raise
-
-
-def connect(path: Path | str) -> Database | PostgresDatabase:
-    """Open the store with the settings every process uses: the SQLite file,
-    or PostgreSQL when `path` is a `postgresql://` URL."""
-    if is_postgres_url(path):
-        return PostgresDatabase(str(path))
-    if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    # isolation_level=None: no implicit transactions; `Store.transaction` (sqlite-utils
-    # `atomic`) opens every one explicitly, so no write can be left uncommitted.
-    conn = sqlite3.connect(
-        str(path), timeout=10, check_same_thread=False, isolation_level=None
-    )
-    db = SqliteDatabase(conn)
-    db.execute("PRAGMA foreign_keys = ON")
-    db.execute("PRAGMA busy_timeout = 10000")
-    if str(path) != ":memory:":
-        db.enable_wal()
-    return db
-
-
-def schema_version(db: Database | PostgresDatabase) -> int:
-    if isinstance(db, PostgresDatabase):
-        return db.schema_version()
-    return db.execute("PRAGMA user_version").fetchone()[0]
-
-
-def migrate(db: Database | PostgresDatabase) -> int:
-    """Bring the schema to the newest version; safe to run at every start."""
-    if isinstance(db, PostgresDatabase):
-        return db.migrate(PG_MIGRATIONS)
-    version = schema_version(db)
-    if version > len(MIGRATIONS):
-        raise RuntimeError(
-            f"the database is at schema version {version}, newer than this "
-            f"Polkuopas knows ({len(MIGRATIONS)}); upgrade Polkuopas"
-        )
-    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        with db.atomic():
-            for statement in _statements(script):
-                db.execute(statement)
-            db.execute(f"PRAGMA user_version = {number}")
-    return schema_version(db)
-
-
-def _statements(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip()]
+        return check_token(self.db, raw, now)
 
 
 def open_store(path: Path | str) -> Store:
+    """Connect (see `connections.connect`) and bring the schema up to date."""
     db = connect(path)
     try:
         migrate(db)
@@ -633,67 +462,6 @@ def open_store(path: Path | str) -> Store:
         db.close()
         raise
     return Store(db)
-
-
-def backup(db: Database | PostgresDatabase, target: Path) -> None:
-    """Copy the live database to `target` with SQLite's online backup.
-
-    Readers and writers may go on meanwhile; the copy is written beside the
-    target and renamed into place, so a half-written backup never exists.
-    A PostgreSQL store is backed up with PostgreSQL's own tools.
-    """
-    if isinstance(db, PostgresDatabase):
-        raise Invalid(
-            "`polkuopas backup` copies a SQLite store; this one is on PostgreSQL: "
-            "back it up with pg_dump (pg_dump --format=custom --file=FILE "
-            "DATABASE_URL) or the database service's own backups"
-        )
-    target = Path(target)
-    if target.exists():
-        raise Conflict(f"{target} already exists; choose a new file name")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
-    partial.unlink(missing_ok=True)
-    copy = sqlite3.connect(str(partial))
-    try:
-        db.conn.backup(copy)
-        copy.execute("PRAGMA journal_mode = DELETE")
-    finally:
-        copy.close()
-    partial.rename(target)
-
-
-def purge_conversations(tracker_db: Path, older_than_days: int) -> int:
-    """Delete Rasa conversations whose last event is older than the limit.
-
-    Works on Rasa's SQL tracker store (table `events`); returns how many
-    conversations were deleted. A missing file means nothing to delete.
-    """
-    if not Path(tracker_db).exists():
-        return 0
-    cutoff = (now_utc() - timedelta(days=older_than_days)).timestamp()
-    conn = sqlite3.connect(str(tracker_db), timeout=10, isolation_level=None)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        old = [
-            row[0]
-            for row in conn.execute(
-                "SELECT sender_id FROM events GROUP BY sender_id "
-                "HAVING MAX(timestamp) < ?",
-                [cutoff],
-            )
-        ]
-        conn.executemany("DELETE FROM events WHERE sender_id = ?", [[s] for s in old])
-        conn.execute("COMMIT")
-    except sqlite3.OperationalError as exc:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        if "no such table" in str(exc):
-            return 0
-        raise
-    finally:
-        conn.close()
-    return len(old)
 
 
 def token_expiry(days: int, now: datetime | None = None) -> datetime:
