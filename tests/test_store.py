@@ -118,6 +118,12 @@ def test_read_then_write_waits_for_another_writer(store_url):
         other.db.close()
 
 
+def test_a_write_outside_a_transaction_is_refused(store):
+    with pytest.raises(RuntimeError, match=r"outside Store\.transaction"):
+        store.add_feedback("outside", True, None)
+    assert store.feedback_summary() == []
+
+
 def test_database_folder_is_created(tmp_path):
     store = open_store(tmp_path / "a" / "b" / "s.db")
     assert (tmp_path / "a" / "b" / "s.db").exists()

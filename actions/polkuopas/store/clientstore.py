@@ -161,10 +161,17 @@ class Store:
         with self.db.atomic():
             yield self
 
+    def _writing(self) -> Connection:
+        """The connection, for a write: only inside `transaction()`, so that
+        every write waits for the write lock before its unit of work reads."""
+        if not self.db.in_transaction:
+            raise RuntimeError("a store write outside Store.transaction()")
+        return self.db
+
     def audit(
         self, actor: str, action: str, entity: str, entity_id: str, **details: Any
     ) -> None:
-        self.db["audit_log"].insert(
+        self._writing()["audit_log"].insert(
             {
                 "at": iso(now_utc()),
                 "actor": actor,
@@ -186,7 +193,7 @@ class Store:
     def add_professional(self, pro: dict[str, Any]) -> None:
         if self.find_professional(pro["id"]):
             raise Conflict(f"professional {pro['id']!r} already exists")
-        self.db["professionals"].insert({**pro, "created_at": iso(now_utc())})
+        self._writing()["professionals"].insert({**pro, "created_at": iso(now_utc())})
 
     def find_professional(self, pro_id: str) -> Professional | None:
         rows = list(self.db["professionals"].rows_where("id = ?", [pro_id]))
@@ -210,7 +217,7 @@ class Store:
         if self.find_client(client_id):
             raise Conflict(f"client {client_id!r} already exists")
         moment = iso(now_utc())
-        self.db["clients"].insert(
+        self._writing()["clients"].insert(
             {
                 "id": client_id,
                 "path_id": path_id,
@@ -241,13 +248,13 @@ class Store:
     def move_client(self, client_id: str, to_step: str, actor: str) -> None:
         client = self.get_client(client_id)
         moment = iso(now_utc())
-        self.db["clients"].update(client_id, {"current_step": to_step})
+        self._writing()["clients"].update(client_id, {"current_step": to_step})
         self._record_step(client_id, client.current_step, to_step, actor, moment)
 
     def _record_step(
         self, client_id: str, from_step: str | None, to_step: str, actor: str, at: str
     ) -> None:
-        self.db["step_history"].insert(
+        self._writing()["step_history"].insert(
             {
                 "client_id": client_id,
                 "from_step": from_step,
@@ -266,7 +273,7 @@ class Store:
         )
 
     def end_client(self, client_id: str, ended_on: date) -> None:
-        self.db["clients"].update(client_id, {"ended_on": ended_on.isoformat()})
+        self._writing()["clients"].update(client_id, {"ended_on": ended_on.isoformat()})
 
     # --- assignments --------------------------------------------------------
 
@@ -278,7 +285,7 @@ class Store:
         ).fetchone()
         if existing:
             raise Conflict(f"{pro_id!r} is already assigned to {client_id!r} as {role}")
-        self.db["assignments"].insert(
+        self._writing()["assignments"].insert(
             {
                 "client_id": client_id,
                 "role": role,
@@ -289,7 +296,7 @@ class Store:
         )
 
     def unassign(self, client_id: str, role: str, pro_id: str, until: date) -> None:
-        cursor = self.db.execute(
+        cursor = self._writing().execute(
             "UPDATE assignments SET until = ? WHERE client_id = ? AND role = ? "
             "AND professional_id = ? AND until IS NULL",
             [until.isoformat(), client_id, role, pro_id],
@@ -319,7 +326,7 @@ class Store:
     def schedule_followup(
         self, client_id: str, role: str, due_on: date, due_by: date
     ) -> None:
-        self.db["followups"].upsert(
+        self._writing()["followups"].upsert(
             {
                 "client_id": client_id,
                 "role": role,
@@ -346,7 +353,7 @@ class Store:
         return [FollowUp(**r) for r in rows]
 
     def mark_followup_done(self, client_id: str, actor: str) -> None:
-        self.db["followups"].update(
+        self._writing()["followups"].update(
             client_id, {"done_at": iso(now_utc()), "done_by": actor}
         )
 
@@ -355,7 +362,7 @@ class Store:
     def add_contact_request(
         self, client_id: str, role: str | None, pro_id: str | None
     ) -> int:
-        table = self.db["contact_requests"]
+        table = self._writing()["contact_requests"]
         table.insert(
             {
                 "client_id": client_id,
@@ -379,7 +386,7 @@ class Store:
             raise NotFound(f"unknown contact request {request_id}")
         if rows[0]["handled_at"]:
             raise Conflict(f"contact request {request_id} is already handled")
-        self.db["contact_requests"].update(
+        self._writing()["contact_requests"].update(
             request_id, {"handled_at": iso(now_utc()), "handled_by": actor}
         )
 
@@ -393,7 +400,7 @@ class Store:
         client_id: str | None = None,
         path_id: str | None = None,
     ) -> int:
-        table = self.db["feedback"]
+        table = self._writing()["feedback"]
         table.insert(
             {
                 "client_id": client_id,
@@ -430,7 +437,7 @@ class Store:
     # --- personal chat tokens -----------------------------------------------
 
     def add_token(self, client_id: str, raw: str, expires_at: datetime) -> None:
-        self.db["tokens"].insert(
+        self._writing()["tokens"].insert(
             {
                 "client_id": client_id,
                 "token_hash": hash_token(raw),
@@ -441,7 +448,7 @@ class Store:
         )
 
     def revoke_tokens(self, client_id: str) -> int:
-        cursor = self.db.execute(
+        cursor = self._writing().execute(
             "UPDATE tokens SET revoked_at = ? WHERE client_id = ? "
             "AND revoked_at IS NULL",
             [iso(now_utc()), client_id],

@@ -59,6 +59,10 @@ class SqliteDatabase(Database):
             self.rollback()
             raise
 
+    @property
+    def in_transaction(self) -> bool:
+        return self.conn.in_transaction
+
     def schema_version(self) -> int:
         return self.execute("PRAGMA user_version").fetchone()[0]
 

@@ -147,6 +147,10 @@ class PostgresDatabase:
             finally:
                 self._depth -= 1
 
+    @property
+    def in_transaction(self) -> bool:
+        return self._depth > 0
+
     def __getitem__(self, name: str) -> Table:
         return Table(self, name)
 
