@@ -9,7 +9,7 @@ Who writes, and how: every write is a `Store` method called inside
 - the action server: contact requests from the chat (`add_contact_request`);
 - the web app: feedback (`add_feedback`) and, with the demo on, demo tokens
   (`add_token` with its audit entry).
-The Rasa channel only reads the tokens table, through its own read-only
+The Rasa channel only reads (tokens joined with clients), through its own read-only
 connection. Rasa's tracker database is not this store (see
 `polkuopas.conversations`).
 """
