@@ -28,7 +28,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 RASA := PYTHONPATH=bot $(BOT)/rasa
-RASA_DATA := --domain bot/domain.yml --data data/nlu bot/data
+RASA_DATA := --domain bot/domain.yml --data data
 MODEL := bot/models/polkuopas.tar.gz
 
 .PHONY: help
