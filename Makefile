@@ -104,6 +104,10 @@ nlu-vocab: $(APP_STAMP) ## regenerate data/nlu/roles_generated.yml from paths/ro
 nlu-vocab-check: $(APP_STAMP)
 	$(APP)/python -m polkuopas.nluvocab --check
 
+.PHONY: docs
+docs: $(APP_STAMP) ## regenerate the CLI and configuration references in docs/ from the code
+	$(APP)/python -m polkuopas.docgen
+
 .PHONY: validate
 validate: $(BOT_STAMP) ## rasa data validate --fail-on-warnings
 	$(RASA) data validate --fail-on-warnings --config bot/config.yml $(RASA_DATA)
