@@ -28,7 +28,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 RASA := PYTHONPATH=bot $(BOT)/rasa
-RASA_DATA := --domain bot/domain.yml --data data/nlu bot/data
+RASA_DATA := --domain bot/domain.yml --data data
 MODEL := bot/models/polkuopas.tar.gz
 
 .PHONY: help
@@ -103,6 +103,10 @@ nlu-vocab: $(APP_STAMP) ## regenerate data/nlu/roles_generated.yml from paths/ro
 .PHONY: nlu-vocab-check
 nlu-vocab-check: $(APP_STAMP)
 	$(APP)/python -m polkuopas.nluvocab --check
+
+.PHONY: docs
+docs: $(APP_STAMP) ## regenerate the CLI and configuration references in docs/ from the code
+	$(APP)/python -m polkuopas.docgen
 
 .PHONY: validate
 validate: $(BOT_STAMP) ## rasa data validate --fail-on-warnings

@@ -22,14 +22,14 @@ COPY bot/requirements.txt bot/requirements.txt
 RUN pip install --no-cache-dir --requirement bot/requirements.txt
 
 COPY bot/ bot/
-COPY data/nlu/ data/nlu/
+COPY data/ data/
 # The model. By default it is trained here, on exactly the data in the image,
 # with the command `make train` runs (minutes). With --build-arg TRAIN=no the
 # model that `make train` left in bot/models/ is copied in with bot/ instead.
 ARG TRAIN=yes
 RUN if [ "$TRAIN" = yes ]; then \
       rasa train --config bot/config.yml --domain bot/domain.yml \
-        --data data/nlu bot/data --out bot/models --fixed-model-name polkuopas \
+        --data data --out bot/models --fixed-model-name polkuopas \
       && rm -rf .rasa bot/.rasa; \
     elif [ ! -f bot/models/polkuopas.tar.gz ]; then \
       echo "TRAIN=no needs bot/models/polkuopas.tar.gz: run make train first" >&2; \

@@ -461,6 +461,11 @@ async def test_first_miss_offers_the_two_best_guesses(services):
         "/ask_next_step",
         "/ask_current_step",
     ]
+    # The labels come from messages_fi.yml (label_<intent>).
+    assert [b["title"] for b in messages[0]["buttons"]] == [
+        "Mitä tapahtuu seuraavaksi?",
+        "Missä vaiheessa olen?",
+    ]
 
 
 async def test_second_miss_offers_a_person(services):

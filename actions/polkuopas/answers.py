@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from polkuopas.catalog import Catalog, ServicePath, Step
+from polkuopas.messages import catalogue
 from polkuopas.store import Assignment, Client, FollowUp, Professional, Store
 
 # The key under which the input channel puts the checked identity into a user
@@ -143,14 +144,15 @@ def finnish_date(day: str | date) -> str:
 
 
 def contact_lines(pro: Professional) -> str:
+    texts = catalogue()
     lines = []
     if pro.phone:
-        lines.append(f"Puhelin: {pro.phone}")
+        lines.append(texts.text("contact_phone", phone=pro.phone))
     if pro.email:
-        lines.append(f"Sähköposti: {pro.email}")
+        lines.append(texts.text("contact_email", email=pro.email))
     if pro.hours:
-        lines.append(f"Parhaiten tavoitat: {pro.hours}")
-    return "\n".join(lines) or "Yhteystietoja ei ole vielä merkitty."
+        lines.append(texts.text("contact_hours", hours=pro.hours))
+    return "\n".join(lines) or texts.text("contact_none")
 
 
 # --- roles -------------------------------------------------------------------
@@ -341,13 +343,14 @@ def path_payload(
 
 def path_lines(catalog: Catalog, path: ServicePath, view: ClientView | None) -> str:
     """The path as numbered lines of text, the current step marked."""
+    texts = catalogue()
     lines = []
     for number, step in enumerate(path.ordered_steps(), start=1):
         marks = []
         if view and step.id == view.client.current_step and not view.client.ended:
-            marks.append("olet tässä")
+            marks.append(texts.text("path_mark_here"))
         if step.pilot:
-            marks.append("kokeilu")
+            marks.append(texts.text("path_mark_pilot"))
         suffix = f" ({', '.join(marks)})" if marks else ""
         lines.append(f"{number}. {step.title}{suffix}")
     return "\n".join(lines)
@@ -365,5 +368,9 @@ def branch_lines(path: ServicePath, step: Step) -> str:
 def follow_up_window(path: ServicePath) -> str:
     rule = path.follow_up
     if rule.earliest_months == rule.latest_months:
-        return f"{rule.earliest_months} kuukauden kuluttua"
-    return f"{rule.earliest_months}–{rule.latest_months} kuukauden kuluttua"
+        return catalogue().text("follow_up_in_months", months=rule.earliest_months)
+    return catalogue().text(
+        "follow_up_in_months_range",
+        earliest=rule.earliest_months,
+        latest=rule.latest_months,
+    )

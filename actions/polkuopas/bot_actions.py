@@ -42,16 +42,17 @@ from polkuopas.store import Store
 
 log = logging.getLogger("polkuopas.actions")
 
-# Button labels for "did you mean…?", by intent (the intents a client can pick).
+# The intents a client can pick from "did you mean…?" buttons, and the name of
+# each one's label in the message catalogue.
 INTENT_LABELS = {
-    "ask_responsible": "Kuka on minun työntekijäni?",
-    "ask_contact": "Miten tavoitan työntekijäni?",
-    "ask_current_step": "Missä vaiheessa olen?",
-    "ask_next_step": "Mitä tapahtuu seuraavaksi?",
-    "ask_path_overview": "Näytä koko polku",
-    "ask_role_definition": "Mitä eri ammattilaiset tekevät?",
-    "ask_follow_up": "Otetaanko minuun yhteyttä palvelun jälkeen?",
-    "request_human": "Haluan jutella ihmisen kanssa",
+    "ask_responsible": "label_ask_responsible",
+    "ask_contact": "label_ask_contact",
+    "ask_current_step": "label_ask_current_step",
+    "ask_next_step": "label_ask_next_step",
+    "ask_path_overview": "label_ask_path_overview",
+    "ask_role_definition": "label_ask_role_definition",
+    "ask_follow_up": "label_ask_follow_up",
+    "request_human": "label_request_human",
 }
 FALLBACK_INTENT = "nlu_fallback"
 
@@ -572,7 +573,7 @@ class ActionFallback(PolkuopasAction):
                 "fallback_human",
                 buttons=[
                     {
-                        "title": INTENT_LABELS["request_human"],
+                        "title": self.label("request_human"),
                         "payload": payload("request_human"),
                     }
                 ],
@@ -586,11 +587,12 @@ class ActionFallback(PolkuopasAction):
         self.say(
             dispatcher,
             "ask_rephrase",
-            buttons=[
-                {"title": INTENT_LABELS[g], "payload": payload(g)} for g in guesses
-            ],
+            buttons=[{"title": self.label(g), "payload": payload(g)} for g in guesses],
         )
         return None
+
+    def label(self, intent: str) -> str:
+        return self.services.messages.text(INTENT_LABELS[intent])
 
     @staticmethod
     def missed_before(tracker: Tracker) -> bool:

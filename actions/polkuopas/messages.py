@@ -1,12 +1,15 @@
-"""The Finnish texts the custom actions send (`messages_fi.yml`), by name.
+"""Every Finnish text a client reads (`messages_fi.yml`), by name.
 
-One place for every sentence the actions compose, so a Swedish or English file
-can follow. A text names its values in {braces}; `render` fills them in and
-fails loudly on a missing one (a test renders every message).
+One place for every sentence the actions compose, the pieces inside them
+(contact lines, path marks), the "did you mean…?" labels and the web app's
+Python-side texts, so a Swedish or English file can follow. A text names its
+values in {braces}; `render` and `text` fill them in and fail loudly on a
+missing one (a test renders every message).
 """
 
 from __future__ import annotations
 
+import functools
 import string
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +58,14 @@ class Messages:
     def get(self, name: str) -> Message:
         return self._messages[name]
 
+    def text(self, name: str, /, **values: Any) -> str:
+        """Only the filled-in text: a piece of another message, a label, a page."""
+        message = self._messages[name]
+        missing = message.fields - values.keys()
+        if missing:
+            raise KeyError(f"message {name!r} needs {sorted(missing)}")
+        return message.text.format(**values)
+
     def render(
         self,
         name: str,
@@ -73,3 +84,10 @@ class Messages:
             "buttons": [*message.buttons, *(buttons or [])],
             "polkuopas_message": name,
         }
+
+
+@functools.cache
+def catalogue() -> Messages:
+    """The catalogue of `MESSAGES_FILE`, loaded once, for code that is handed no
+    `Messages` (the answer helpers and the web app)."""
+    return Messages.load()

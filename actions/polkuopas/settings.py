@@ -1,7 +1,7 @@
 """Configuration, read once from the environment.
 
-Every variable is listed in the README ("Configuration"); a test keeps the two in
-agreement.
+Every variable is listed in docs/configuration.md, generated from this model by
+`make docs`; a test fails when that table is stale.
 """
 
 from __future__ import annotations

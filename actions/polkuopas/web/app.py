@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from polkuopas import __version__
 from polkuopas.catalog import load_catalog
+from polkuopas.messages import catalogue
 from polkuopas.ratelimit import ClientLimits
 from polkuopas.store import open_store
 from polkuopas.web import api, pages
@@ -29,9 +30,10 @@ from polkuopas.web.security import SecurityHeaders
 log = logging.getLogger("polkuopas.web")
 
 HERE = Path(__file__).resolve().parent
+# An error page's title and text, by status: names in messages_fi.yml.
 PAGE_ERRORS = {
-    404: ("Sivua ei löytynyt", "Hakemaasi sivua ei ole. Tarkista osoite."),
-    405: ("Toiminto ei ole sallittu", "Tätä sivua ei voi käyttää näin."),
+    404: ("page_not_found_title", "page_not_found"),
+    405: ("page_not_allowed_title", "page_not_allowed"),
 }
 
 
@@ -109,12 +111,13 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
                 headers=getattr(exc, "headers", None),
             )
         title, text = PAGE_ERRORS.get(
-            exc.status_code, ("Virhe", "Sivua ei voitu näyttää.")
+            exc.status_code, ("page_error_title", "page_error")
         )
+        texts = catalogue()
         return app.state.templates.TemplateResponse(
             request,
             "virhe.html",
-            {"title": title, "text": text, "widget": None},
+            {"title": texts.text(title), "text": texts.text(text), "widget": None},
             status_code=exc.status_code,
         )
 

@@ -15,28 +15,31 @@ from fastapi.responses import HTMLResponse, Response
 
 from polkuopas.answers import path_payload
 from polkuopas.demo import CLIENTS
+from polkuopas.messages import catalogue
 from polkuopas.web.api import CatalogDep, SettingsDep
 from polkuopas.web.bundle import JS_NAME, PATH_CSS_NAME, WidgetAssets
 from polkuopas.web.pathview import matches, role_paths, role_search_text
 
 router = APIRouter()
 
-# The demo page's buttons: who each demo client is, in the words of the page.
+# The demo page's buttons: who each demo client is, in the words of the page
+# (names in messages_fi.yml).
 DEMO_BUTTONS = {
-    "demo-valtteri": "Valtteri",
-    "demo-suvi": "Suvi",
-    "demo-mika": "Mika",
-    "demo-paattynyt": "Päättynyt asiakas",
+    "demo-valtteri": "demo_client_valtteri",
+    "demo-suvi": "demo_client_suvi",
+    "demo-mika": "demo_client_mika",
+    "demo-paattynyt": "demo_client_paattynyt",
 }
-EXAMPLE_QUESTIONS = [
-    "Kuka on minun työhönvalmentajani?",
-    "Missä vaiheessa olen?",
-    "Mitä tapahtuu seuraavaksi?",
-    "Näytä minun polkuni",
-    "Mikä ero on työvalmentajalla ja työhönvalmentajalla?",
-    "Miten tavoitan asiakasvastaavani?",
-    "Otetaanko minuun yhteyttä, kun palvelu loppuu?",
-]
+
+
+def example_questions() -> list[str]:
+    """The demo page's example questions (`demo_questions`, one a line)."""
+    return catalogue().text("demo_questions").split("\n")
+
+
+def demo_name(client_id: str) -> str:
+    name = DEMO_BUTTONS.get(client_id)
+    return catalogue().text(name) if name else client_id
 
 
 def get_assets(request: Request) -> WidgetAssets:
@@ -64,10 +67,7 @@ def widget_urls(request: Request, assets: WidgetAssets) -> dict[str, str]:
 
 @router.get("/", response_class=HTMLResponse)
 async def demo_page(request: Request, settings: SettingsDep, assets: AssetsDep):
-    clients = [
-        {"id": c.id, "name": DEMO_BUTTONS.get(c.id, c.id), "label": c.label}
-        for c in CLIENTS
-    ]
+    clients = [{"id": c.id, "name": demo_name(c.id), "label": c.label} for c in CLIENTS]
     return render(
         request,
         "index.html",
@@ -75,7 +75,7 @@ async def demo_page(request: Request, settings: SettingsDep, assets: AssetsDep):
         rasa_url=settings.rasa_url,
         demo=settings.demo,
         clients=clients,
-        questions=EXAMPLE_QUESTIONS,
+        questions=example_questions(),
     )
 
 
