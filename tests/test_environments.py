@@ -79,4 +79,4 @@ def test_rasa_reads_the_shipped_endpoints_with_the_environment(bot_python):
     url, headers, tracker = json.loads(result.stdout.splitlines()[-1])
     assert url == "http://127.0.0.1:5999/webhook"
     assert headers == {"X-Polkuopas-Secret": "s3cret"}
-    assert tracker == "polkuopas_speedups.CachedSQLTrackerStore"
+    assert tracker == "polkuopas_rasa.trackerstore.CachedSQLTrackerStore"

@@ -1,4 +1,5 @@
-"""bot/polkuopas_speedups.py keeps Rasa's behaviour (run in the bot environment).
+"""bot/polkuopas_rasa/speedups.py and trackerstore.py keep Rasa's behaviour (run
+in the bot environment).
 
 tests/check_speedups.py runs inside Rasa without loading a model: the cached
 tracker store against Rasa's own SQLTrackerStore on temporary SQLite files
