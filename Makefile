@@ -14,6 +14,9 @@ BOT := $(BOT_VENV)/bin
 PIP_FILTER := { grep -v "^WARNING: Location 'file:" || true; }
 APP_STAMP := $(APP_VENV)/.installed
 BOT_STAMP := $(BOT_VENV)/.installed
+# What the two sides agree on (identity, tokens, rate limits, the channel's
+# settings): its own small package, installed into both environments first.
+CONTRACT := actions/contract
 # Debian packages: Voikko for the Finnish spaCy pipeline's lemmas; Chromium for
 # the browser tests (Playwright drives Debian's binary; it downloads no browser).
 DEBIAN_PACKAGES := libvoikko1 voikko-fi
@@ -23,7 +26,8 @@ BROWSER_PACKAGES := chromium
 SCALEOUT_PACKAGES := postgresql redis-server
 
 # Rasa: no telemetry or error reports sent anywhere, quieter TensorFlow; the
-# input channel module lives in bot/.
+# Rasa side (bot/polkuopas_rasa: channel, token check, speed-ups, tracker
+# store) is found in bot/.
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
@@ -54,18 +58,20 @@ browser-deps:
 scaleout-deps:
 	@scripts/system-deps.sh $(SCALEOUT_PACKAGES)
 
-$(APP_STAMP): pyproject.toml
+$(APP_STAMP): pyproject.toml $(CONTRACT)/pyproject.toml
 	@echo "==> app environment ($(APP_VENV)): action server, CLI, web app, test tools"
 	@test -x $(APP)/python || "$$(scripts/find-python.sh app)" -m venv $(APP_VENV)
 	@$(APP)/python -m pip install --quiet --upgrade pip 2>&1 | $(PIP_FILTER)
+	@$(APP)/python -m pip install --quiet --editable $(CONTRACT) 2>&1 | $(PIP_FILTER)
 	@$(APP)/python -m pip install --quiet --editable '.[dev]' 2>&1 | $(PIP_FILTER)
 	@$(APP)/python -m pip check
 	@touch $@
 
-$(BOT_STAMP): bot/requirements.txt
+$(BOT_STAMP): bot/requirements.txt $(CONTRACT)/pyproject.toml
 	@echo "==> bot environment ($(BOT_VENV)): Rasa 3.6 on Python 3.10 (first time: a few minutes)"
 	@test -x $(BOT)/python || "$$(scripts/find-python.sh bot)" -m venv $(BOT_VENV)
 	@$(BOT)/python -m pip install --quiet --upgrade pip 2>&1 | $(PIP_FILTER)
+	@$(BOT)/python -m pip install --quiet --editable $(CONTRACT) 2>&1 | $(PIP_FILTER)
 	@$(BOT)/python -m pip install --quiet --requirement bot/requirements.txt 2>&1 | $(PIP_FILTER)
 	@$(BOT)/python -m pip check
 	@touch $@

@@ -11,7 +11,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY actions/ actions/
-RUN pip install --no-cache-dir .
+# The contract (actions/contract, its own distribution) before the package
+# that depends on it: pip takes it from here, never from an index.
+RUN pip install --no-cache-dir ./actions/contract \
+ && pip install --no-cache-dir .
 
 COPY paths/ paths/
 COPY web-widget/ web-widget/

@@ -1,8 +1,8 @@
 #!/bin/sh
 # The Rasa server in its container (deploy/rasa.Dockerfile): the model built
 # into the image, deploy/endpoints.yml (PostgreSQL tracker store, Redis lock
-# store, the action servers) and Polkuopas's token channel (bot/credentials.yml;
-# the client store from POLKUOPAS_DB). No Rasa HTTP API is enabled.
+# store, the action servers) and Polkuopas's token channel (bot/credentials.yml:
+# bot/polkuopas_rasa/channel.py; the client store from POLKUOPAS_DB). No Rasa HTTP API is enabled.
 set -eu
 # The origins are split on spaces and commas on purpose (one per argument), with
 # file-name globbing off.

@@ -1,6 +1,8 @@
 # syntax=docker/dockerfile:1
 # The Rasa server: Rasa 3.6 on Python 3.10 (Rasa's limit) with the Finnish spaCy
-# pipeline (Debian's Voikko), Polkuopas's token channel and the trained model.
+# pipeline (Debian's Voikko), Polkuopas's Rasa side (bot/polkuopas_rasa) with
+# the contract package it shares with the app (actions/contract), and the
+# trained model.
 # Build context: the repository root (deploy/compose.yml does this).
 FROM python:3.10-slim-bookworm
 
@@ -18,6 +20,9 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
+# The contract first (standard library only), then Rasa.
+COPY actions/contract/ actions/contract/
+RUN pip install --no-cache-dir ./actions/contract
 COPY bot/requirements.txt bot/requirements.txt
 RUN pip install --no-cache-dir --requirement bot/requirements.txt
 

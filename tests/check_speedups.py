@@ -1,4 +1,5 @@
-"""Checks of bot/polkuopas_speedups.py inside Rasa (the bot environment).
+"""Checks of bot/polkuopas_rasa/speedups.py and trackerstore.py inside Rasa (the
+bot environment).
 
     PYTHONPATH=bot .venv-rasa/bin/python tests/check_speedups.py [--spacy]
 
@@ -40,7 +41,6 @@ warnings.filterwarnings("ignore")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bot"))
 
-import polkuopas_speedups as speedups  # noqa: E402
 from rasa.core.tracker_store import SQLTrackerStore  # noqa: E402
 from rasa.shared.core.domain import Domain  # noqa: E402
 from rasa.shared.core.events import (  # noqa: E402
@@ -51,6 +51,8 @@ from rasa.shared.core.events import (  # noqa: E402
     UserUttered,
 )
 from rasa.shared.core.trackers import EventVerbosity  # noqa: E402
+
+from polkuopas_rasa import speedups, trackerstore  # noqa: E402
 
 MAX_EVENTS = 20
 CHECKS: dict[str, Any] = {}
@@ -136,7 +138,7 @@ class Pair:
         self.stock = SQLTrackerStore(
             self.domain, dialect="sqlite", db=str(folder / "stock.db")
         )
-        self.cached = speedups.CachedSQLTrackerStore(
+        self.cached = trackerstore.CachedSQLTrackerStore(
             domain=self.domain,
             dialect="sqlite",
             db=str(folder / "cached.db"),
@@ -206,7 +208,7 @@ async def long_conversation_is_windowed_at_a_turn_boundary(folder: Path) -> None
     rows = pair.rows(pair.stock), pair.rows(pair.cached)
     assert rows[0] == rows[1], differ("stored rows", len(rows[0]), len(rows[1]))
     stock = await pair.stock.retrieve("long")
-    fresh = speedups.CachedSQLTrackerStore(
+    fresh = trackerstore.CachedSQLTrackerStore(
         domain=pair.domain,
         dialect="sqlite",
         db=pair.cached.engine.url.database,
@@ -354,7 +356,7 @@ async def product_endpoints_make_the_cached_store(folder: Path) -> None:
 
     config = yaml.safe_load((ROOT / "bot" / "endpoints.yml").read_text())
     store_config = config["tracker_store"]
-    assert store_config["type"] == "polkuopas_speedups.CachedSQLTrackerStore"
+    assert store_config["type"] == "polkuopas_rasa.trackerstore.CachedSQLTrackerStore"
     store_config["db"] = str(folder / "endpoints.db")
     endpoints = folder / "endpoints.yml"
     endpoints.write_text(yaml.safe_dump({"tracker_store": store_config}))
@@ -362,7 +364,7 @@ async def product_endpoints_make_the_cached_store(folder: Path) -> None:
     store = create_tracker_store(endpoint, domain())
     if isinstance(store, FailSafeTrackerStore):
         store = store._tracker_store
-    assert type(store) is speedups.CachedSQLTrackerStore, type(store)
+    assert type(store) is trackerstore.CachedSQLTrackerStore, type(store)
     assert store.max_events == 20 and store.cache_size == 1000, vars(store)
     assert await store.retrieve("nobody") is None
     with sqlite3.connect(store.engine.url.database) as db:
@@ -379,7 +381,7 @@ async def other_rasa_versions_run_stock(folder: Path) -> None:
     try:
         assert speedups.install() is False, "installed on another Rasa version"
         assert Event.__dict__["resolve_by_type"] is original
-        store = speedups.CachedSQLTrackerStore(
+        store = trackerstore.CachedSQLTrackerStore(
             domain=domain(), dialect="sqlite", db=str(folder / "v.db"), max_events=5
         )
         assert store.stock

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,16 @@ from polkuopas.store import open_store
 BACKENDS = ("sqlite", "postgresql")
 
 REAL_PATHS = PROJECT_ROOT / "paths"
+
+
+def bot_pythonpath() -> str:
+    """PYTHONPATH for a process in Rasa's environment: bot/ (polkuopas_rasa),
+    then this run's own PYTHONPATH. `make install` installs the contract
+    (actions/contract) into .venv-rasa; without that, run the tests with
+    PYTHONPATH=$PWD/actions/contract."""
+    inherited = os.environ.get("PYTHONPATH", "")
+    return os.pathsep.join(p for p in (str(PROJECT_ROOT / "bot"), inherited) if p)
+
 
 MINI_ROLES: dict[str, Any] = {
     "roles": [

@@ -74,7 +74,11 @@ def server_env(db: Path, action_port: int, secret: str, **settings: str):
         "POLKUOPAS_ACTION_SECRET": secret,
         "RASA_TELEMETRY_ENABLED": "false",
         "TF_CPP_MIN_LOG_LEVEL": "2",
-        "PYTHONPATH": str(PROJECT_ROOT / "bot"),
+        # bot/ (polkuopas_rasa), then any PYTHONPATH of this run (the contract,
+        # when .venv-rasa does not have it installed).
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (str(PROJECT_ROOT / "bot"), os.environ.get("PYTHONPATH")) if p
+        ),
         **settings,
     }
 
@@ -90,7 +94,7 @@ def rasa_config(root: Path, db: Path, tracker_db: Path) -> tuple[Path, Path]:
     endpoints = root / "endpoints.yml"
     endpoints.write_text(text.replace(shipped, f"  db: {tracker_db}\n"), "utf-8")
     credentials = root / "credentials.yml"
-    credentials.write_text(f"polkuopas_channel.TokenRestInput:\n  db: {db}\n")
+    credentials.write_text(f"polkuopas_rasa.channel.TokenRestInput:\n  db: {db}\n")
     return endpoints, credentials
 
 

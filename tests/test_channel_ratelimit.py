@@ -1,4 +1,5 @@
-"""The chat channel's rate limit (bot/polkuopas_channel.py), in Rasa's environment.
+"""The chat channel's rate limit (bot/polkuopas_rasa/channel.py), in Rasa's
+environment.
 
 The channel runs on Sanic in .venv-rasa, as Rasa runs it, with a stand-in for
 Rasa's message handling that answers "vastaus" (no model is loaded: the limit
@@ -17,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from conftest import bot_pythonpath
 from polkuopas.admin import Admin
 from polkuopas.catalog import load_catalog
 from polkuopas.demo import seed_demo
@@ -29,7 +31,7 @@ BOT_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
 SERVER = """
 import sys
 from sanic import Sanic
-import polkuopas_channel as channel_module
+from polkuopas_rasa import channel as channel_module
 
 async def on_new_message(message):
     await message.output_channel.send_text_message(message.sender_id, "vastaus")
@@ -39,9 +41,22 @@ app = Sanic("channel_ratelimit_test")
 app.blueprint(channel.blueprint(on_new_message), url_prefix="/webhooks/rest")
 app.run(host="127.0.0.1", port=int(sys.argv[1]), access_log=False, motd=False)
 """
-DEFAULTS = (
-    "import polkuopas_channel as c, json; print(json.dumps(c.RATE_LIMIT_DEFAULTS))"
-)
+# What the channel uses when nothing is set: its settings and limits.
+DEFAULTS = """
+import json
+from polkuopas_rasa.channel import TokenRestInput
+channel = TokenRestInput.from_credentials({})
+settings, limits = channel.settings, channel.limits
+print(json.dumps({
+    "POLKUOPAS_DB": str(channel.tokens.path),
+    "POLKUOPAS_ACTION_URL": settings.action_url,
+    "POLKUOPAS_REPLY_TIMEOUT": settings.reply_timeout,
+    "POLKUOPAS_RATE_LIMIT_PER_MINUTE": limits.per_token.per_minute,
+    "POLKUOPAS_RATE_LIMIT_BURST": limits.per_token.burst,
+    "POLKUOPAS_RATE_LIMIT_ADDRESS_PER_MINUTE": limits.per_address.per_minute,
+    "POLKUOPAS_RATE_LIMIT_ADDRESS_BURST": limits.per_address.burst,
+}))
+"""
 
 
 def free_port() -> int:
@@ -52,7 +67,7 @@ def free_port() -> int:
 
 def bot_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("POLKUOPAS_")}
-    env.update(PYTHONPATH=str(PROJECT_ROOT / "bot"), **extra)
+    env.update(PYTHONPATH=bot_pythonpath(), **extra)
     return env
 
 
@@ -179,12 +194,14 @@ def test_the_channel_defaults_are_the_settings_defaults():
     assert defaults == {
         f"POLKUOPAS_{name.upper()}": fields[name].default
         for name in (
+            "action_url",
+            "reply_timeout",
             "rate_limit_per_minute",
             "rate_limit_burst",
             "rate_limit_address_per_minute",
             "rate_limit_address_burst",
         )
-    }
+    } | {"POLKUOPAS_DB": str(fields["db"].default)}
 
 
 @pytest.mark.parametrize(
@@ -198,7 +215,7 @@ def test_the_channel_defaults_are_the_settings_defaults():
 )
 def test_a_bad_setting_stops_the_channel_with_a_clear_message(name, value, message):
     script = (
-        "import polkuopas_channel as c\n"
+        "from polkuopas_rasa import channel as c\n"
         "c.TokenRestInput.from_credentials({'db': '/nonexistent.db'})\n"
     )
     result = subprocess.run(

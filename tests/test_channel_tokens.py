@@ -1,4 +1,4 @@
-"""The chat channel's token check (bot/polkuopas_channel.py) on a PostgreSQL
+"""The chat channel's token check (bot/polkuopas_rasa/tokencheck.py) on a PostgreSQL
 client store, in Rasa's environment: the same verdicts as on SQLite, a
 read-only connection, a dropped connection opened again, a database that is
 down treated as no identity, and no password or token in its log."""
@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from conftest import BACKENDS
+from conftest import BACKENDS, bot_pythonpath
 from polkuopas.settings import PROJECT_ROOT
 from polkuopas.store import now_utc, open_store
 
@@ -24,7 +24,7 @@ TOKENS = ["good-token-1", "expired-token", "revoked-token", "made-up-token"]
 SCRIPT = """
 import json, logging, sys
 import psycopg2
-import polkuopas_channel as c
+from polkuopas_rasa import channel as c, tokencheck
 
 logging.basicConfig(level=logging.INFO, stream=sys.stderr)
 url, sqlite_file, down_url = sys.argv[1:4]
@@ -32,13 +32,13 @@ tokens = sys.argv[4:]
 pg = c.TokenRestInput.from_credentials({}).tokens
 out = {"kind": type(pg).__name__, "repr": repr(pg)}
 out["postgres"] = [pg.check(t) for t in tokens] + [pg.check(None)]
-out["sqlite"] = [c.token_store(sqlite_file).check(t) for t in tokens]
+out["sqlite"] = [tokencheck.token_store(sqlite_file).check(t) for t in tokens]
 conn = pg._local.conn
 out["readonly"] = conn.readonly
 with psycopg2.connect(url) as admin, admin.cursor() as cur:
     cur.execute("SELECT pg_terminate_backend(%s)", (conn.get_backend_pid(),))
 out["after_drop"] = pg.check(tokens[0])
-out["down"] = c.token_store(down_url).check(tokens[0])
+out["down"] = tokencheck.token_store(down_url).check(tokens[0])
 print(json.dumps(out))
 """
 
@@ -63,7 +63,7 @@ def test_token_check_on_postgres_as_on_sqlite(store, store_url, postgres, tmp_pa
     result = subprocess.run(
         [str(BOT_PYTHON), "-c", SCRIPT, store_url, str(tmp_path / "same.db"),
          down, *TOKENS],
-        env={**env, "PYTHONPATH": str(PROJECT_ROOT / "bot"), "POLKUOPAS_DB": store_url},
+        env={**env, "PYTHONPATH": bot_pythonpath(), "POLKUOPAS_DB": store_url},
         cwd=PROJECT_ROOT, capture_output=True, text=True, check=False, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]

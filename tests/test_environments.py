@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -36,6 +37,16 @@ def test_app_environment_dependencies_are_consistent():
 
 def test_bot_environment_dependencies_are_consistent(bot_python):
     assert "No broken requirements found" in run(bot_python, "-m", "pip", "check")
+
+
+def test_both_environments_read_the_contract_from_this_repository(bot_python):
+    # One copy of what the two sides agree on (actions/contract), which `make
+    # install` installs into both environments in editable mode.
+    contract = PROJECT_ROOT / "actions" / "contract"
+    script = "import polkuopas_contract as c; print(c.__file__)"
+    for python in (sys.executable, bot_python):
+        found = Path(run(python, "-c", script).strip()).resolve()
+        assert found.is_relative_to(contract), (python, found)
 
 
 def test_bot_environment_has_rasa_and_the_finnish_pipeline(bot_python):
@@ -79,4 +90,4 @@ def test_rasa_reads_the_shipped_endpoints_with_the_environment(bot_python):
     url, headers, tracker = json.loads(result.stdout.splitlines()[-1])
     assert url == "http://127.0.0.1:5999/webhook"
     assert headers == {"X-Polkuopas-Secret": "s3cret"}
-    assert tracker == "polkuopas_speedups.CachedSQLTrackerStore"
+    assert tracker == "polkuopas_rasa.trackerstore.CachedSQLTrackerStore"

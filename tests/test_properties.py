@@ -82,6 +82,6 @@ def test_no_guess_resolves_to_a_client(tmp_path_factory, guess):
         store.add_client("c1", "mini", "alku", date(2026, 1, 1), "t")
         store.add_token("c1", "the-real-token-" + "x" * 28, now_utc() + timedelta(1))
     check = store.check_token(guess)
-    assert (check.status, check.client_id) == ("unknown", None)
+    assert (check.status, check.client_id) == ("none", None)
     assert store.check_token("the-real-token-" + "x" * 28).client_id == "c1"
     store.db.close()

@@ -1,4 +1,4 @@
-"""Rate limits: the token bucket (polkuopas.ratelimit) and the web API's 429.
+"""Rate limits: the token bucket (polkuopas_contract.ratelimit) and the web API's 429.
 
 The chat channel's limit is tested in tests/test_channel_ratelimit.py (it runs
 inside Rasa's environment).
@@ -16,11 +16,11 @@ from fastapi.testclient import TestClient
 from polkuopas.admin import Admin
 from polkuopas.catalog import load_catalog
 from polkuopas.demo import seed_demo
-from polkuopas.ratelimit import ClientLimits, RateLimiter, Verdict
 from polkuopas.settings import PROJECT_ROOT, Settings
 from polkuopas.store import open_store
 from polkuopas.web import create_app
 from polkuopas.web.config import WebSettings
+from polkuopas_contract.ratelimit import ClientLimits, RateLimiter, Verdict
 
 
 class Clock:
@@ -230,12 +230,3 @@ def test_web_api_limit_off(tmp_path):
     )
     with client:
         assert all(client.get("/api/identity").status_code == 200 for _ in range(100))
-
-
-def test_the_chat_channels_copy_is_the_same_code():
-    """The Rasa image holds only bot/, so the channel has its own copy."""
-    original = PROJECT_ROOT / "actions" / "polkuopas" / "ratelimit.py"
-    copy = PROJECT_ROOT / "bot" / "polkuopas_ratelimit.py"
-    assert copy.read_bytes() == original.read_bytes(), (
-        f"{copy} differs from {original}: cp {original} {copy}"
-    )

@@ -1,4 +1,5 @@
-"""bot/polkuopas_speedups.py keeps Rasa's behaviour (run in the bot environment).
+"""bot/polkuopas_rasa/speedups.py and trackerstore.py keep Rasa's behaviour (run
+in the bot environment).
 
 tests/check_speedups.py runs inside Rasa without loading a model: the cached
 tracker store against Rasa's own SQLTrackerStore on temporary SQLite files
@@ -15,6 +16,7 @@ import subprocess
 
 import pytest
 
+from conftest import bot_pythonpath
 from polkuopas.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.rasa
@@ -65,3 +67,24 @@ def test_every_check_ran(results):
 @pytest.mark.parametrize("name", CHECKS)
 def test_speedups_keep_rasas_behaviour(results, name):
     assert results.get(name) == "ok", results.get(name)
+
+
+def test_the_patches_go_in_when_the_channel_is_built_not_on_import():
+    script = (
+        "from polkuopas_rasa import channel, speedups, trackerstore\n"
+        "print(speedups.installed())\n"
+        "channel.TokenRestInput.from_credentials({'db': '/nonexistent.db'})\n"
+        "print(speedups.installed())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("POLKUOPAS_")}
+    done = subprocess.run(
+        [str(BOT_PYTHON), "-c", script],
+        cwd=PROJECT_ROOT,
+        env={**env, "PYTHONPATH": bot_pythonpath()},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["False", "True"]

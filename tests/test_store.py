@@ -265,8 +265,8 @@ def test_token_check_statuses(store):
     assert store.check_token("good").client_id == "c1"
     assert store.check_token("old").status == "expired"
     assert store.check_token("old").client_id is None
-    assert store.check_token("made-up").status == "unknown"
-    assert store.check_token("").status == "unknown"
+    assert store.check_token("made-up").status == "none"
+    assert store.check_token("").status == "none"
     with store.transaction():
         assert store.revoke_tokens("c1") == 2
     assert store.check_token("good").status == "revoked"

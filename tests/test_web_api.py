@@ -87,6 +87,26 @@ def test_identity_with_a_bad_header_is_none(app, header):
     assert response.json() == {"identity": "none"}
 
 
+def test_identity_is_checked_once_a_request(app, monkeypatch):
+    # The rate limit and the route share one look-up of the token.
+    store = app.client.app.state.store
+    checked = []
+    check_token = type(store).check_token
+
+    def counting(self, raw, now=None):
+        checked.append(raw)
+        return check_token(self, raw, now)
+
+    monkeypatch.setattr(type(store), "check_token", counting)
+    response = app.client.post(
+        "/api/feedback",
+        json={"topic": "askel", "helpful": True},
+        headers=app.bearer("demo-suvi"),
+    )
+    assert response.status_code == 201
+    assert len(checked) == 1
+
+
 # --- feedback ---------------------------------------------------------------
 
 

@@ -15,10 +15,8 @@ from typing import Any
 from polkuopas.catalog import Catalog, ServicePath, Step
 from polkuopas.messages import catalogue
 from polkuopas.store import Assignment, Client, FollowUp, Professional, Store
+from polkuopas_contract import LAPSED, NONE, VALID, IdentityStatus, read_identity
 
-# The key under which the input channel puts the checked identity into a user
-# message's metadata. Nothing else in the metadata is trusted.
-IDENTITY_KEY = "polkuopas"
 PATH_PAYLOAD_TYPE = "polkuopas.path"
 
 # Who to turn to when the asked professional is away, in order of preference.
@@ -33,38 +31,29 @@ MAIN_CONTACT_ROLES = (
 
 @dataclass(frozen=True)
 class Identity:
-    """Who is asking: "valid" with a client id, or "expired", "revoked", "none"."""
+    """Who is asking: VALID with a client id, or EXPIRED, REVOKED, NONE (the
+    contract's status words, polkuopas_contract)."""
 
-    status: str
+    status: IdentityStatus
     client_id: str | None = None
 
     @property
     def known(self) -> bool:
-        return self.status == "valid" and bool(self.client_id)
+        return self.status == VALID and bool(self.client_id)
 
     @property
     def lapsed(self) -> bool:
         """A personal link that has expired or was revoked."""
-        return self.status in ("expired", "revoked")
+        return self.status in LAPSED
 
 
-NO_IDENTITY = Identity("none")
+NO_IDENTITY = Identity(NONE)
 
 
 def identity_from_metadata(metadata: Any) -> Identity:
     """Read the identity the channel attached; anything malformed means none."""
-    if not isinstance(metadata, dict):
-        return NO_IDENTITY
-    data = metadata.get(IDENTITY_KEY)
-    if not isinstance(data, dict):
-        return NO_IDENTITY
-    status = data.get("identity")
-    client_id = data.get("client_id")
-    if status == "valid" and isinstance(client_id, str) and client_id:
-        return Identity("valid", client_id)
-    if status in ("expired", "revoked"):
-        return Identity(status)
-    return NO_IDENTITY
+    data = read_identity(metadata)
+    return Identity(data["identity"], data["client_id"])
 
 
 @dataclass(frozen=True)

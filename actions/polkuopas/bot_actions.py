@@ -17,6 +17,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from polkuopas.answers import (
+    NO_IDENTITY,
     ClientView,
     Identity,
     branch_lines,
@@ -103,7 +104,7 @@ class PolkuopasAction(Action):
         if identity.known:
             view = load_view(self.services.store, self.catalog, identity.client_id)
             if view is None:
-                identity = Identity("none")
+                identity = NO_IDENTITY
         path_id = next(tracker.get_latest_entity_values("path_id"), None)
         path_id = path_id or tracker.get_slot("path_id")
         if path_id not in self.catalog.paths:

@@ -1,7 +1,9 @@
 """Configuration, read once from the environment.
 
 Every variable is listed in docs/configuration.md, generated from this model by
-`make docs`; a test fails when that table is stale.
+`make docs`; a test fails when that table is stale. The settings the chat
+channel reads too take their defaults from the contract package
+(`polkuopas_contract.ChannelSettings`), so the two sides cannot disagree.
 """
 
 from __future__ import annotations
@@ -13,15 +15,17 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from polkuopas.store.postgres import is_postgres_url
+from polkuopas_contract import ENV_PREFIX, ChannelSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+CHANNEL = ChannelSettings()  # the channel's defaults
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="POLKUOPAS_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     db: Path | str = Field(
-        default=PROJECT_ROOT / "var" / "polkuopas.db",
+        default=PROJECT_ROOT / CHANNEL.db,
         description="The client store: a SQLite file, or a "
         "postgresql://user:password@host:port/database URL.",
     )
@@ -45,38 +49,38 @@ class Settings(BaseSettings):
     )
     action_port: int = Field(default=5055, description="Port of the action server.")
     action_url: str = Field(
-        default="http://127.0.0.1:5055/webhook",
+        default=CHANNEL.action_url,
         description="Where the Rasa server calls the action server "
         "(bot/endpoints.yml reads it).",
     )
     rasa_port: int = Field(default=5005, description="Port of the Rasa server.")
     reply_timeout: float = Field(
-        default=6.0,
+        default=CHANNEL.reply_timeout,
         gt=0,
         description="Seconds the chat channel waits for an answer before it "
-        "says the service is unavailable (read by bot/polkuopas_channel.py).",
+        "says the service is unavailable (read by bot/polkuopas_rasa/channel.py).",
     )
     rate_limit_per_minute: float = Field(
-        default=30,
+        default=CHANNEL.rate_limit_per_minute,
         ge=0,
         description="Requests a minute each client with a valid token may send to "
         "the chat channel and to the web app's API (0: no limit); read by "
-        "bot/polkuopas_channel.py too.",
+        "bot/polkuopas_rasa/channel.py too.",
     )
     rate_limit_burst: int = Field(
-        default=10,
+        default=CHANNEL.rate_limit_burst,
         ge=1,
         description="Requests a client with a valid token may send at once "
         "before the per-minute rate applies.",
     )
     rate_limit_address_per_minute: float = Field(
-        default=120,
+        default=CHANNEL.rate_limit_address_per_minute,
         ge=0,
         description="Requests a minute from one address without a valid token "
         "(many people may share an address); 0: no limit.",
     )
     rate_limit_address_burst: int = Field(
-        default=40,
+        default=CHANNEL.rate_limit_address_burst,
         ge=1,
         description="Requests one address without a valid token may send at once.",
     )

@@ -219,7 +219,7 @@ def product_endpoints() -> dict[str, Any]:
     return yaml.safe_load((PROJECT_ROOT / "bot" / "endpoints.yml").read_text()) or {}
 
 
-CACHED_STORE = "polkuopas_speedups.CachedSQLTrackerStore"
+CACHED_STORE = "polkuopas_rasa.trackerstore.CachedSQLTrackerStore"
 
 
 def shipped_tracker_store() -> dict[str, Any]:

@@ -204,7 +204,7 @@ class SpacyModels:
         SpacyNLP.load_model = staticmethod(load_model)
 
     def set_unused(self, enabled: bool) -> None:
-        from polkuopas_speedups import SPACY_UNUSED
+        from polkuopas_rasa.speedups import SPACY_UNUSED
 
         for nlp in self.models:
             for pipe in SPACY_UNUSED:
@@ -359,15 +359,16 @@ async def conversation(agent, sender: str, turns: int, capture: Capture, deadlin
 async def bench_turns(
     agent, args, deadline: Deadline, spacy_models: SpacyModels
 ) -> dict[str, Any]:
-    import polkuopas_speedups as speedups
     from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore
+
+    from polkuopas_rasa import speedups, trackerstore
 
     shipped_store = agent.tracker_store
     work = Path(args.work)
 
     def cached(**options):
         def make():
-            store = speedups.CachedSQLTrackerStore(
+            store = trackerstore.CachedSQLTrackerStore(
                 domain=agent.domain,
                 dialect="sqlite",
                 db=str(work / f"tracker-{options.get('tag', 'cached')}.db"),

@@ -266,7 +266,7 @@ def rasa_server(
     endpoints_file.write_text(yaml.safe_dump(endpoints), encoding="utf-8")
     credentials = root / f"credentials-{tag}.yml"
     credentials.write_text(
-        yaml.safe_dump({"polkuopas_channel.TokenRestInput": {"db": str(store)}}),
+        yaml.safe_dump({"polkuopas_rasa.channel.TokenRestInput": {"db": str(store)}}),
         encoding="utf-8",
     )
     env = base_env()

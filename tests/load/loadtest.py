@@ -78,8 +78,8 @@ from polkuopas.settings import Settings  # noqa: E402
 
 MODEL = PROJECT_ROOT / "bot" / "models" / "polkuopas.tar.gz"
 ENDPOINTS = PROJECT_ROOT / "bot" / "endpoints.yml"
-CHANNEL = PROJECT_ROOT / "bot" / "polkuopas_channel.py"
-SPEEDUPS = PROJECT_ROOT / "bot" / "polkuopas_speedups.py"
+CHANNEL = PROJECT_ROOT / "bot" / "polkuopas_rasa" / "channel.py"
+SPEEDUPS = PROJECT_ROOT / "bot" / "polkuopas_rasa" / "speedups.py"
 # Close a connection idle this long before the server would (uvicorn closes
 # idle keep-alive connections after 5 s, Rasa's Sanic after 120 s).
 IDLE_LIMIT = {"rasa": 100.0, "web": 4.0}
@@ -592,11 +592,11 @@ def shipped_speed_changes() -> str:
     endpoints = yaml.safe_load(ENDPOINTS.read_text(encoding="utf-8")) or {}
     tracker = endpoints.get("tracker_store") or {}
     channel = CHANNEL.read_text(encoding="utf-8")
-    speedups = "polkuopas_speedups" in channel
+    speedups = "speedups.install()" in channel
     return (
         f"tracker store `{tracker.get('type', 'in memory')}`"
         + (f" (max_events {tracker['max_events']})" if "max_events" in tracker else "")
-        + "; Rasa-side changes of reports/bench.md (polkuopas_speedups) "
+        + "; Rasa-side changes of reports/bench.md (polkuopas_rasa.speedups) "
         + ("installed by the channel" if speedups else "not installed")
     )
 
@@ -716,7 +716,7 @@ def reading(summary: results.Summary, stack: Stack) -> list[str]:
             "and go. `gc.freeze()` once the model is loaded moves those objects "
             "out of the collector's way: a full collection then took under 1 ms "
             "and parsing was as fast as before. Its place would be "
-            "bot/polkuopas_speedups.py, after the model is loaded."
+            "bot/polkuopas_rasa/speedups.py, after the model is loaded."
         )
     return [f"- {n}" for n in notes]
 

@@ -12,7 +12,7 @@ and the stores are created the way `rasa run` does it
 Writes {"check name": "ok" | "what went wrong", ...} to RESULT.json (plus
 "_conversations": the conversation ids it wrote) and exits 0 when every check
 passed, 1 otherwise. `--redis`: also the lock store. `--cached`: also
-polkuopas_speedups.CachedSQLTrackerStore (bot/) with cache_size 0, the setting
+polkuopas_rasa.trackerstore.CachedSQLTrackerStore (bot/) with cache_size 0, the setting
 for several Rasa servers on one database.
 """
 
@@ -48,7 +48,7 @@ from rasa.shared.core.trackers import DialogueStateTracker  # noqa: E402
 from rasa.utils.endpoints import EndpointConfig  # noqa: E402
 
 DOMAIN = Domain.load(ROOT / "bot" / "domain.yml")
-CACHED_STORE = "polkuopas_speedups.CachedSQLTrackerStore"
+CACHED_STORE = "polkuopas_rasa.trackerstore.CachedSQLTrackerStore"
 
 
 class CheckFailed(AssertionError):
@@ -325,7 +325,7 @@ class Checks:
         await store.save(new_tracker(old, session_start(old_clock)))
         await store.save(new_tracker(recent, session_start(Clock())))
 
-    # polkuopas_speedups.CachedSQLTrackerStore, cache_size 0
+    # polkuopas_rasa.trackerstore.CachedSQLTrackerStore, cache_size 0
 
     async def cached_store_save_and_retrieve(self) -> None:
         await self._save_and_retrieve("cached-saved", 0)

@@ -208,6 +208,24 @@ def test_dockerfiles_copy_files_that_exist_and_are_in_the_context(dockerfile):
         assert allowed_by(ignore, source), f"{ignore.name} leaves out {source}"
 
 
+@pytest.mark.parametrize(
+    ("dockerfile", "then"),
+    [
+        (DEPLOY / "rasa.Dockerfile", r"--requirement bot/requirements\.txt"),
+        (DEPLOY / "app.Dockerfile", r"pip install --no-cache-dir \.(?:\s|$)"),
+    ],
+    ids=["rasa.Dockerfile", "app.Dockerfile"],
+)
+def test_both_images_install_the_contract_before_what_needs_it(dockerfile, then):
+    # From the repository, not an index: the same code on both sides.
+    text = " ".join(run_commands(dockerfile))
+    contract = text.find("pip install --no-cache-dir ./actions/contract")
+    after = re.search(then, text)
+    assert after and 0 <= contract < after.start(), dockerfile.name
+    copied = [source.rstrip("/") + "/" for source in copy_sources(dockerfile)]
+    assert any("actions/contract/".startswith(source) for source in copied)
+
+
 def run_commands(dockerfile: Path) -> list[str]:
     """The shell-form RUN instructions, continuation lines joined."""
     text = re.sub(r"\\\n", " ", dockerfile.read_text())

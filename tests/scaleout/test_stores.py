@@ -25,7 +25,7 @@ BOT_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
 CHECK = PROJECT_ROOT / "tests" / "scaleout" / "rasa_stores_check.py"
 ENDPOINTS = PROJECT_ROOT / "deploy" / "endpoints.yml"
 PURGE = PROJECT_ROOT / "deploy" / "purge-conversations.sql"
-SPEEDUPS = PROJECT_ROOT / "bot" / "polkuopas_speedups.py"
+SPEEDUPS = PROJECT_ROOT / "bot" / "polkuopas_rasa" / "trackerstore.py"
 
 TRACKER_CHECKS = [
     "endpoints_expand_the_environment",
@@ -117,7 +117,7 @@ def test_tracker_store_on_postgresql(results, check):
 @pytest.mark.parametrize("check", CACHED_CHECKS)
 def test_cached_tracker_store_on_postgresql(results, check):
     if not SPEEDUPS.exists():
-        pytest.skip("bot/polkuopas_speedups.py (CachedSQLTrackerStore) is not there")
+        pytest.skip("bot/polkuopas_rasa/trackerstore.py is not there")
     assert results[check] == "ok", results[check]
 
 

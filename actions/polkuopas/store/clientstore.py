@@ -16,8 +16,6 @@ connection. Rasa's tracker database is not this store (see
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import secrets
 from collections.abc import Iterator
@@ -30,6 +28,8 @@ from typing import Any
 from polkuopas.errors import Conflict, NotFound
 from polkuopas.store.connections import Connection, connect
 from polkuopas.store.schema import migrate
+from polkuopas_contract import TOKEN_QUERY, VALID, IdentityStatus, hash_token
+from polkuopas_contract import check_token as contract_check_token
 
 FEEDBACK_COMMENT_MAX = 1000
 
@@ -40,11 +40,6 @@ def now_utc() -> datetime:
 
 def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
-
-
-def hash_token(raw: str) -> str:
-    """Only this hash is stored; 256-bit random tokens need no slow hash."""
-    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
 def new_token() -> str:
@@ -101,38 +96,26 @@ class FollowUp:
 class TokenCheck:
     """The outcome of checking a presented token: never carries the token."""
 
-    status: str  # "valid", "expired", "revoked" or "unknown"
+    status: IdentityStatus  # VALID, EXPIRED, REVOKED or NONE (the contract's)
     client_id: str | None = None
 
     @property
     def valid(self) -> bool:
-        return self.status == "valid"
+        return self.status == VALID
 
 
 # --- the token check -------------------------------------------------------
-# One function, so that the shared wire contract (hashing, the token query, the
-# status words) can replace it in one place; the web app and the action side
-# reach it through `Store.check_token`.
+# Hashing, the token query and the verdict are the wire contract's
+# (polkuopas_contract), the same code the chat channel runs; the web app and
+# the action side reach it through `Store.check_token`.
 
 
 def check_token(db: Connection, raw: str, now: datetime | None = None) -> TokenCheck:
     """Who a presented token belongs to, if it is still good."""
-    if not raw:
-        return TokenCheck("unknown")
-    digest = hash_token(raw)
-    row = db.execute(
-        "SELECT client_id, token_hash, expires_at, revoked_at FROM tokens "
-        "WHERE token_hash = ?",
-        [digest],
-    ).fetchone()
-    if row is None or not hmac.compare_digest(row[1], digest):
-        return TokenCheck("unknown")
-    client_id, _, expires_at, revoked_at = row
-    if revoked_at is not None:
-        return TokenCheck("revoked")
-    if datetime.fromisoformat(expires_at) <= (now or now_utc()):
-        return TokenCheck("expired")
-    return TokenCheck("valid", client_id)
+    verdict = contract_check_token(
+        raw, lambda digest: db.execute(TOKEN_QUERY, [digest]).fetchone(), now
+    )
+    return TokenCheck(verdict["identity"], verdict["client_id"])
 
 
 def _professional(row: dict[str, Any]) -> Professional:

@@ -6,13 +6,17 @@
 /api/demo-token` lends the demo page a short-lived token for a demo client,
 only when POLKUOPAS_DEMO is on. Every error is `{"error": ...}` and never
 echoes what was sent. Every call counts against the caller's rate limit
-(polkuopas.ratelimit: per valid token, else per address); over it the answer is
-429 with Retry-After.
+(polkuopas_contract.ratelimit: per valid token, else per address); over it the
+answer is 429 with Retry-After.
+
+Who is calling is resolved once a request (`IdentityDep`), from the bearer
+token as the chat channel reads it (polkuopas_contract).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -23,11 +27,11 @@ from polkuopas.answers import path_payload
 from polkuopas.catalog import Catalog
 from polkuopas.demo import CLIENTS
 from polkuopas.errors import NotFound
-from polkuopas.ratelimit import ClientLimits
 from polkuopas.store import FEEDBACK_COMMENT_MAX, Store, iso, new_token, now_utc
 from polkuopas.web.config import WebSettings
+from polkuopas_contract import LAPSED, NONE, VALID, IdentityStatus, bearer_token
+from polkuopas_contract.ratelimit import ClientLimits
 
-BEARER_RE = re.compile(r"^\s*Bearer\s+([A-Za-z0-9_-]{16,256})\s*$", re.IGNORECASE)
 DEMO_TOKEN_HOURS = 2
 DEMO_ACTOR = "polkuopas-web (demo)"
 DEMO_CLIENT_IDS = tuple(c.id for c in CLIENTS)
@@ -66,9 +70,37 @@ SettingsDep = Annotated[WebSettings, Depends(get_settings)]
 AuthHeader = Annotated[str | None, Header(alias="authorization")]
 
 
-def bearer_token(header: str | None) -> str | None:
-    match = BEARER_RE.match(header or "")
-    return match.group(1) if match else None
+@dataclass(frozen=True)
+class Identity:
+    """Who is calling: the contract's status words, the client id only when
+    the token is valid."""
+
+    status: IdentityStatus
+    client_id: str | None = None
+    # The presented token, only when valid: the rate limit's key. Never logged.
+    token: str | None = field(default=None, repr=False)
+
+    @property
+    def valid(self) -> bool:
+        return self.status == VALID
+
+
+# Async, as the routes: the store's SQLite connection belongs to the event
+# loop's thread.
+async def get_identity(store: StoreDep, authorization: AuthHeader = None) -> Identity:
+    """The caller's identity from the bearer token, checked in the store."""
+    raw = bearer_token(authorization)
+    if raw is None:
+        return Identity(NONE)
+    check = store.check_token(raw)
+    if check.valid:
+        return Identity(VALID, check.client_id, raw)
+    # A token nobody issued is NONE, as the chat channel says it.
+    return Identity(check.status if check.status in LAPSED else NONE)
+
+
+# FastAPI resolves it once a request, however many dependencies ask for it.
+IdentityDep = Annotated[Identity, Depends(get_identity)]
 
 
 async def get_limits(request: Request) -> ClientLimits:
@@ -77,14 +109,13 @@ async def get_limits(request: Request) -> ClientLimits:
 
 async def rate_limit(
     request: Request,
-    store: StoreDep,
+    caller: IdentityDep,
     limits: Annotated[ClientLimits, Depends(get_limits)],
-    authorization: AuthHeader = None,
 ) -> None:
     """Count the call against the caller's limit; 429 with Retry-After over it."""
-    raw = bearer_token(authorization)
-    valid = raw if raw and store.check_token(raw).valid else None
-    verdict = limits.check(valid, request.client.host if request.client else None)
+    verdict = limits.check(
+        caller.token, request.client.host if request.client else None
+    )
     if not verdict.allowed:
         seconds = verdict.retry_after
         raise HTTPException(
@@ -128,14 +159,10 @@ class DemoTokenIn(BaseModel):
 
 
 @router.get("/identity")
-async def identity(store: StoreDep, authorization: AuthHeader = None) -> dict[str, str]:
+async def identity(caller: IdentityDep) -> dict[str, str]:
     """Whether the presented token is good: "valid", "expired", "revoked" or
     "none". The client id stays on the server."""
-    raw = bearer_token(authorization)
-    if raw is None:
-        return {"identity": "none"}
-    status = store.check_token(raw).status
-    return {"identity": "none" if status == "unknown" else status}
+    return {"identity": caller.status}
 
 
 @router.post("/feedback", status_code=201)
@@ -143,17 +170,15 @@ async def feedback(
     body: FeedbackIn,
     store: StoreDep,
     catalog: CatalogDep,
-    authorization: AuthHeader = None,
+    caller: IdentityDep,
 ) -> dict[str, Any]:
     if body.helpful is None and not body.comment:
         raise HTTPException(400, "give 'helpful' or a non-empty 'comment'")
     if body.path_id is not None and body.path_id not in catalog.paths:
         raise HTTPException(400, "unknown path_id")
     client_id, path_id = None, body.path_id
-    raw = bearer_token(authorization)
-    check = store.check_token(raw) if raw else None
-    if check and check.valid:
-        client = store.find_client(check.client_id or "")
+    if caller.valid:
+        client = store.find_client(caller.client_id or "")
         if client is not None:
             # Only the pseudonymous id and the client's own path are kept.
             client_id, path_id = client.id, client.path_id

@@ -19,13 +19,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from polkuopas import __version__
 from polkuopas.catalog import load_catalog
 from polkuopas.messages import catalogue
-from polkuopas.ratelimit import ClientLimits
 from polkuopas.store import open_store
 from polkuopas.web import api, pages
 from polkuopas.web.bundle import WidgetAssets
 from polkuopas.web.config import WebSettings, get_web_settings
 from polkuopas.web.pathview import finnish_date, fmt, join_names, path_model
 from polkuopas.web.security import SecurityHeaders
+from polkuopas_contract.ratelimit import ClientLimits
 
 log = logging.getLogger("polkuopas.web")
 

@@ -12,23 +12,21 @@ unknown key and is forgotten, and at most `max_keys` keys are kept (the least
 recently seen go first). The buckets belong to one process: with several
 processes each has its own.
 
-Standard library only, and Python 3.10 compatible: the web app imports it as
-`polkuopas.ratelimit`; the chat channel (bot/polkuopas_channel.py, inside Rasa's
-Python 3.10 environment, where this package is not installed) imports the same
-code from bot/polkuopas_ratelimit.py, a verbatim copy (the Rasa image holds only
-bot/). tests/test_ratelimit.py fails when the two differ: edit this file, then
-`cp actions/polkuopas/ratelimit.py bot/polkuopas_ratelimit.py`.
+Standard library only, and Python 3.10 compatible: the web app and the chat
+channel (bot/polkuopas_rasa/channel.py, inside Rasa's environment) import it from
+the contract package, which both environments install.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from polkuopas_contract import hash_token
 
 DEFAULT_MAX_KEYS = 100_000
 
@@ -144,6 +142,5 @@ class ClientLimits:
         """Count a request: by its token when the token is valid (pass None
         otherwise), else by the remote address."""
         if valid_token:
-            digest = hashlib.sha256(valid_token.encode("utf-8")).hexdigest()
-            return self.per_token.acquire(digest)
+            return self.per_token.acquire(hash_token(valid_token))
         return self.per_address.acquire(address or "unknown")
