@@ -26,6 +26,7 @@ Standard library only: the channel runs inside Rasa on Python 3.10.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -150,7 +151,7 @@ def mask(text: str) -> Masked:
     and card number in `text` by its placeholder."""
     found: list[str] = []
 
-    def replace(kind: str, check=None):  # noqa: ANN001 - a small local helper
+    def replace(kind: str, check: Callable[[re.Match[str]], bool] | None = None):
         def substitute(match: re.Match[str]) -> str:
             if check is not None and not check(match):
                 return match.group(0)
@@ -228,10 +229,9 @@ _NAMES = {
 def notice_fi(found: tuple[str, ...]) -> str:
     """The plain-Finnish note that says what was removed and why."""
     names = [_NAMES[kind] for kind in found]
+    removed = names[-1]
     if len(names) > 1:
-        removed = ", ".join(names[:-1]) + " ja " + names[-1]
-    else:
-        removed = names[0]
+        removed = ", ".join(names[:-1]) + " ja " + removed
     return (
         f"Poistin viestistäsi {removed}. "
         "En tarvitse niitä, eikä niitä kannata kirjoittaa tähän. "
