@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from test_web_app import make_settings
 
 from polkuopas.settings import PROJECT_ROOT
 from polkuopas.web import create_app
-from test_web_app import make_settings
 
 WIDGET_SRC = PROJECT_ROOT / "web-widget" / "src"
 

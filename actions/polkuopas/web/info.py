@@ -9,7 +9,6 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
 from polkuopas.settings import PROJECT_ROOT
-
 from polkuopas.web.api import SettingsDep
 from polkuopas.web.pages import AssetsDep, render, widget_urls
 
