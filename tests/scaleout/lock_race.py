@@ -7,6 +7,11 @@ go together): under the lock, read the tracker, add the turn's event, work a
 little, save. A lock that lets two turns in at once loses one of them, because
 the SQL store appends only the events it has not stored yet.
 
+The servers reach Redis through a small proxy that delays each request by
+--latency seconds, as a network between hosts does; on one busy machine the
+two processes would otherwise rarely overlap, and the race would be left to
+chance rather than shown.
+
 Runs in the bot environment; prints JSON: turns sent and kept, conversations
 that lost a turn, and whether every kept conversation is in time order.
 
@@ -21,7 +26,9 @@ import asyncio
 import json
 import multiprocessing
 import os
+import socket
 import sys
+import threading
 import time
 import uuid
 from typing import Any
@@ -37,6 +44,46 @@ from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 LOCKS = {"stock": RedisLockStore, "atomic": AtomicRedisLockStore}
+
+
+def start_delaying_proxy(target_port: int, latency: float) -> int:
+    """A TCP proxy to 127.0.0.1:`target_port` that holds every chunk a client
+    sends for `latency` seconds; returns its port. Runs until the process ends."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    ready = threading.Event()
+
+    async def pipe(reader, writer, delay: float) -> None:
+        try:
+            while data := await reader.read(65536):
+                if delay:
+                    await asyncio.sleep(delay)
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+
+    async def handle(client_reader, client_writer) -> None:
+        server_reader, server_writer = await asyncio.open_connection(
+            "127.0.0.1", target_port
+        )
+        await asyncio.gather(
+            pipe(client_reader, server_writer, latency),
+            pipe(server_reader, client_writer, 0),
+        )
+
+    async def serve() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", port)
+        ready.set()
+        async with server:
+            await server.serve_forever()
+
+    threading.Thread(target=lambda: asyncio.run(serve()), daemon=True).start()
+    ready.wait(10)
+    return port
 
 
 def tracker_store(url: str) -> SQLTrackerStore:
@@ -111,7 +158,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--conversations", type=int, default=100)
     parser.add_argument("--work", type=float, default=0.002, help="seconds a turn")
+    parser.add_argument(
+        "--latency", type=float, default=0.005, help="seconds added to each request"
+    )
     args = parser.parse_args(argv)
+    args.redis_port = start_delaying_proxy(args.redis_port, args.latency)
     run = uuid.uuid4().hex[:8]
     names = [f"race-{args.lock}-{run}-{n}" for n in range(args.conversations)]
     barrier = multiprocessing.Barrier(args.workers)
