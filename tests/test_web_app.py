@@ -22,7 +22,16 @@ PATH_IDS = [
     "tyohonvalmennus-vammaispalvelut",
     "tyokykytiimi-asiakasvastaava",
 ]
-PAGES = ["/", "/roolit", "/polut", "/upotus", *(f"/polut/{p}" for p in PATH_IDS)]
+PAGES = [
+    "/",
+    "/roolit",
+    "/polut",
+    "/upotus",
+    "/tietoa",
+    "/tietosuoja",
+    "/saavutettavuus",
+    *(f"/polut/{p}" for p in PATH_IDS),
+]
 ORIGIN = "http://intra.example.fi"
 
 

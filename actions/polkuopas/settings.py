@@ -122,6 +122,24 @@ class Settings(BaseSettings):
         description="Conversations idle longer than this are deleted by "
         "`polkuopas conversations purge`.",
     )
+    # The county's details on the privacy notice (/tietosuoja) and the
+    # accessibility statement (/saavutettavuus). The defaults are the demo's.
+    county_name: str = Field(
+        default="Esimerkkihyvinvointialue (demo)",
+        description="The controller: the wellbeing services county running Polkuopas.",
+    )
+    county_contact: str = Field(
+        default="kirjaamo@hyvinvointialue.example",
+        description="The county's registry office (kirjaamo): address or e-mail.",
+    )
+    privacy_officer: str = Field(
+        default="tietosuojavastaava@hyvinvointialue.example",
+        description="How to reach the county's data protection officer.",
+    )
+    accessibility_feedback: str = Field(
+        default="saavutettavuus@hyvinvointialue.example",
+        description="Where accessibility feedback on Polkuopas goes.",
+    )
     log_level: str = Field(
         default="INFO",
         pattern=r"(?i)^(debug|info|warning|error)$",

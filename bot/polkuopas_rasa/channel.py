@@ -13,6 +13,19 @@ Isolation: the conversation id is derived from the checked identity, so a
 `c:<client id>:<sender>` for an identified client, `anon:<sender>` otherwise.
 Metadata and `input_channel` sent by the browser are ignored.
 
+Personal data: before a message reaches Rasa (its NLU, the conversation store,
+any log), personal identity codes, phone numbers, e-mail addresses, IBANs and
+card numbers are replaced by placeholders (polkuopas_contract.personal_data);
+the client is told once per conversation what was removed and why.
+
+Other languages: a message clearly in Swedish or English
+(polkuopas_rasa.language) reaches Rasa as the intent `other_language` with the
+language, and is answered in that language.
+
+Deleting: `POST /webhooks/rest/conversation/delete` with the same body's
+`sender` (and the same token) deletes the conversation and all its events from
+Rasa's conversation store (polkuopas_rasa.conversations).
+
 Rate limit: each client (its token when valid, otherwise its address) may send
 POLKUOPAS_RATE_LIMIT_PER_MINUTE messages a minute after a burst of
 POLKUOPAS_RATE_LIMIT_BURST (the POLKUOPAS_RATE_LIMIT_ADDRESS_* pair without a
@@ -29,9 +42,11 @@ polkuopas_rasa.speedups (Rasa builds its input channels before the model).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import urllib.request
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -51,8 +66,10 @@ from polkuopas_contract import (
     IdentityMetadata,
     bearer_token,
 )
+from polkuopas_contract.personal_data import mask, notice_fi
 from polkuopas_contract.ratelimit import ClientLimits
-from polkuopas_rasa import speedups
+from polkuopas_rasa import language, speedups
+from polkuopas_rasa.conversations import CannotDelete, delete_conversation
 from polkuopas_rasa.tokencheck import TokenStore, token_store
 
 log = logging.getLogger("polkuopas.channel")
@@ -75,6 +92,19 @@ TOO_FAST = (
     "Lähetit viestejä nopeammin kuin ehdin vastata. Odota hetki. "
     "Lähetä viestisi sitten uudelleen."
 )
+
+
+# The intent a message in another language becomes (see the module docstring).
+OTHER_LANGUAGE_INTENT = "other_language"
+# Conversations already told about removed personal data (per process; with
+# several Rasa servers a client may be told once by each).
+TOLD_LIMIT = 10000
+
+
+def other_language_message(lang: str) -> str:
+    """What Rasa receives for a message in another language: the intent and
+    the language, not the client's words."""
+    return "/" + OTHER_LANGUAGE_INTENT + json.dumps({"language": lang})
 
 
 def rate_limits(settings: ChannelSettings) -> ClientLimits:
@@ -142,10 +172,22 @@ class TokenRestInput(InputChannel):
         self.settings = settings or ChannelSettings.from_env()
         self.tokens = tokens
         self.limits = limits if limits is not None else rate_limits(self.settings)
+        self._told: OrderedDict[str, None] = OrderedDict()
+        # Before the first message: the language models take a second to load.
+        language.load()
         # Rasa builds its input channels before it loads the model: the
         # speed-ups go in now (on another Rasa version they refuse, with a
         # warning).
         speedups.install()
+
+    def tell_once(self, conversation: str) -> bool:
+        """True the first time a conversation has personal data removed."""
+        if conversation in self._told:
+            return False
+        self._told[conversation] = None
+        while len(self._told) > TOLD_LIMIT:
+            self._told.popitem(last=False)
+        return True
 
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
@@ -191,6 +233,21 @@ class TokenRestInput(InputChannel):
             if not text.strip():
                 return response.json([])
             conversation = conversation_id(identity, sender)
+            masked = mask(text)
+            text = masked.text
+            notices = []
+            if masked.changed and self.tell_once(conversation):
+                notices.append(
+                    {
+                        "recipient_id": sender,
+                        "text": notice_fi(masked.found),
+                        "polkuopas_message": "personal_data_removed",
+                    }
+                )
+            if not text.startswith("/"):
+                lang = language.detect(text)
+                if lang != language.FINNISH:
+                    text = other_language_message(lang)
             collector = NamedCollectingOutputChannel()
             try:
                 await asyncio.wait_for(
@@ -231,6 +288,44 @@ class TokenRestInput(InputChannel):
             # The client sees their own `sender`, not the internal conversation id.
             for message in collector.messages:
                 message["recipient_id"] = sender
-            return response.json(collector.messages)
+            return response.json(notices + collector.messages)
+
+        @webhook.route("/conversation/delete", methods=["POST"])
+        async def delete(request: Request) -> HTTPResponse:
+            try:
+                body = request.json
+            except Exception:  # Sanic raises on a body that is not JSON
+                return _bad_request("the body must be a JSON object")
+            if not isinstance(body, dict):
+                return _bad_request("the body must be a JSON object")
+            sender = body.get("sender")
+            if not isinstance(sender, str) or not SENDER_RE.match(sender):
+                return _bad_request(
+                    "'sender' must be 1-64 letters, digits, '.', '_' or '-'"
+                )
+            raw = bearer_token(request.headers.get("authorization"))
+            identity = self.tokens.check(raw)
+            client = identity.get("client_id") or "-"
+            verdict = self.limits.check(
+                raw if identity["identity"] == VALID else None,
+                request.remote_addr or request.ip,
+            )
+            if not verdict.allowed:
+                return response.json(
+                    {"error": "too many requests"},
+                    status=429,
+                    headers={"Retry-After": str(verdict.retry_after)},
+                )
+            conversation = conversation_id(identity, sender)
+            try:
+                deleted = await delete_conversation(request.app.ctx.agent, conversation)
+            except CannotDelete as error:
+                log.error("conversation store %s cannot delete", error)
+                return response.json(
+                    {"error": "this conversation store cannot delete"}, status=501
+                )
+            self._told.pop(conversation, None)
+            log.info("conversation deleted (client=%s, events=%d)", client, deleted)
+            return response.json({"deleted": True, "events": deleted})
 
         return webhook

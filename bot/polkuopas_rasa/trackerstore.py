@@ -291,3 +291,22 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             ):
                 break
             self._cache.popitem(last=False)
+
+    async def delete(self, sender_id: str) -> int:
+        """Delete the conversation and all its events (the client's own
+        "Poista keskustelu"); returns how many events were deleted."""
+        self._cache.pop(sender_id, None)
+        return delete_conversation_events(self, sender_id)
+
+
+def delete_conversation_events(store: SQLTrackerStore, sender_id: str) -> int:
+    """Delete every event of one conversation from Rasa's SQL tracker store
+    (SQLite or PostgreSQL), in one transaction."""
+    with store.session_scope() as session:
+        deleted = (
+            session.query(store.SQLEvent)
+            .filter(store.SQLEvent.sender_id == sender_id)
+            .delete(synchronize_session=False)
+        )
+        session.commit()
+    return int(deleted)

@@ -101,6 +101,25 @@ function loadState() {
   return { sender: newSender(), items: [], token: null };
 }
 
+/* The widget's own texts follow its `lang` (or the script's data-lang), else
+ * the page's <html lang>; Finnish when neither names a language it has. */
+function widgetLanguage(element) {
+  var wanted = [element.getAttribute("lang"), document.documentElement.getAttribute("lang")];
+  for (var i = 0; i < wanted.length; i++) {
+    var code = (wanted[i] || "").toLowerCase().split("-")[0];
+    if (code && STRINGS[code]) return code;
+  }
+  return "fi";
+}
+
+/* "2026-12-02 09.15": a time stamp for the saved conversation. */
+function stamp(date) {
+  function two(n) {
+    return (n < 10 ? "0" : "") + n;
+  }
+  return date.getFullYear() + "-" + two(date.getMonth() + 1) + "-" + two(date.getDate()) + " " + two(date.getHours()) + "." + two(date.getMinutes());
+}
+
 function trimUrl(url) {
   return String(url || "").replace(/\/+$/, "");
 }
@@ -154,14 +173,14 @@ class PolkuopasChat extends HTMLElement {
     widgetCount += 1;
     this._uid = "pk" + widgetCount + "-";
     this._pictures = 0;
-    var lang = this.getAttribute("lang") || "fi";
-    this.t = STRINGS[lang] || STRINGS.fi;
+    this.t = STRINGS[widgetLanguage(this)] || STRINGS.fi;
     this.server = trimUrl(this.getAttribute("server"));
     this.api = trimUrl(this.getAttribute("api") || (SCRIPT_SRC ? new URL(SCRIPT_SRC).origin : window.location.origin));
     this.floating = (this.getAttribute("display") || "floating") !== "inline";
     this.pathId = PATH_ID_RE.test(this.getAttribute("path") || "") ? this.getAttribute("path") : null;
     this.state = loadState();
     this.busy = false;
+    this.queued = [];
     this.generation = 0;
     this.probes = 0;
     this.build();
@@ -254,6 +273,7 @@ class PolkuopasChat extends HTMLElement {
     this.typing = h("p", { class: "pk-typing", role: "status" });
 
     var inputId = this._uid + "input";
+    var hintId = this._uid + "hint";
     this.input = h("input", {
       id: inputId,
       class: "pk-input",
@@ -261,7 +281,7 @@ class PolkuopasChat extends HTMLElement {
       maxlength: String(MAX_MESSAGE),
       autocomplete: "off",
       placeholder: t.inputPlaceholder,
-      "aria-describedby": identityId,
+      "aria-describedby": identityId + " " + hintId,
     });
     this.sendButton = h("button", { type: "submit", class: "pk-send", text: t.send });
     this.form = h("form", { class: "pk-form" }, [
@@ -270,8 +290,11 @@ class PolkuopasChat extends HTMLElement {
       this.sendButton,
     ]);
     this.form.addEventListener("submit", this.onSubmit.bind(this));
+    this.hint = h("p", { class: "pk-hint", id: hintId, text: t.privacyHint });
 
     this.comment = this.buildCommentForm();
+    this.disclosure = this.buildDisclosure();
+    this.tools = this.buildTools();
 
     this.panel = h(
       "section",
@@ -284,14 +307,61 @@ class PolkuopasChat extends HTMLElement {
           ]),
           actions,
         ]),
+        this.disclosure,
         this.log,
         this.typing,
         this.form,
+        this.hint,
+        this.tools,
         this.comment,
       ]
     );
     this.panel.addEventListener("keydown", this.onKeydown.bind(this));
     wrapper.appendChild(this.panel);
+  }
+
+  /* Before the first question: what this is (EU AI Act art. 50), in the
+   * widget's own words, always on top of the conversation. */
+  buildDisclosure() {
+    var t = this.t;
+    var links = h("p", { class: "pk-disclosure__links" });
+    [
+      ["/tietoa", t.aboutLink],
+      ["/tietosuoja", t.privacyLink],
+      ["/saavutettavuus", t.accessibilityLink],
+    ].forEach(function (pair, index) {
+      if (index) links.appendChild(document.createTextNode(" · "));
+      links.appendChild(h("a", { href: this.api + pair[0], target: "_blank", rel: "noopener", text: pair[1] }));
+    }, this);
+    return h("div", { class: "pk-disclosure", role: "note", "aria-label": t.disclosureTitle }, [
+      h("p", { class: "pk-disclosure__title", text: t.disclosureTitle }),
+      h("p", { class: "pk-disclosure__text", text: t.disclosureText }),
+      links,
+    ]);
+  }
+
+  /* Save a copy of the conversation; delete it for good (asks first). */
+  buildTools() {
+    var t = this.t;
+    this.saveButton = h("button", { type: "button", class: "pk-tool", text: t.saveConversation });
+    this.saveButton.addEventListener("click", this.saveConversation.bind(this));
+    this.deleteButton = h("button", { type: "button", class: "pk-tool", text: t.deleteConversation });
+    this.deleteButton.addEventListener("click", this.askDelete.bind(this));
+    this.deleteStatus = h("p", { class: "pk-tools__status", role: "status" });
+    var yes = h("button", { type: "button", class: "pk-send", text: t.deleteYes });
+    yes.addEventListener("click", this.deleteConversation.bind(this));
+    var no = h("button", { type: "button", class: "pk-action", text: t.deleteNo });
+    no.addEventListener("click", this.cancelDelete.bind(this));
+    this.confirmDelete = h("div", { class: "pk-confirm", role: "alertdialog", "aria-label": t.deleteConversation, hidden: true }, [
+      h("p", { class: "pk-confirm__text", text: t.deleteQuestion }),
+      h("div", { class: "pk-comment__buttons" }, [yes, no]),
+    ]);
+    this.confirmYes = yes;
+    return h("div", { class: "pk-tools" }, [
+      h("div", { class: "pk-tools__row" }, [this.saveButton, this.deleteButton]),
+      this.confirmDelete,
+      this.deleteStatus,
+    ]);
   }
 
   buildCommentForm() {
@@ -349,7 +419,10 @@ class PolkuopasChat extends HTMLElement {
 
   onKeydown(event) {
     if (event.key !== "Escape") return;
-    if (!this.comment.hidden) {
+    if (!this.confirmDelete.hidden) {
+      this.cancelDelete();
+      event.preventDefault();
+    } else if (!this.comment.hidden) {
       this.closeComment(true);
       event.preventDefault();
     } else if (this.floating) {
@@ -451,6 +524,7 @@ class PolkuopasChat extends HTMLElement {
     // Answers still on their way belong to the old conversation.
     this.generation += 1;
     this.setBusy(false);
+    this.queued = [];
     this.state = { sender: newSender(), items: [], token: this.token() };
     this.save();
     this.renderAll();
@@ -463,9 +537,22 @@ class PolkuopasChat extends HTMLElement {
   onSubmit(event) {
     event.preventDefault();
     var text = this.input.value.trim();
-    if (!text || this.busy) return;
+    if (!text) return;
     this.input.value = "";
+    if (this.busy) {
+      // Typed before the answer came (the greeting, say): shown now, sent
+      // as soon as the answer is in.
+      this.add({ kind: "user", text: text });
+      this.queued.push(text);
+      return;
+    }
     this.send(text, text);
+  }
+
+  sendQueued() {
+    if (this.busy || !this.queued.length) return;
+    var text = this.queued.shift();
+    this.send(text, null);
   }
 
   /* Send `message` to Rasa; `shown` is the user's bubble (null: none). */
@@ -499,12 +586,18 @@ class PolkuopasChat extends HTMLElement {
           self.stopProbing();
         }
         self.receive(Array.isArray(messages) ? messages : [], quiet === true);
+        self.sendQueued();
       })
       .catch(function (error) {
         if (generation !== self.generation) return;
         self.setBusy(false);
         var text = error && error.server ? error.serverText || t.errorServer : navigator.onLine === false ? t.errorOffline : t.errorUnreachable;
         self.add({ kind: "error", text: text, retry: { message: message, shown: null } });
+        // What was typed meanwhile waits for the retry: keep it, send nothing.
+        self.queued.forEach(function (queuedText) {
+          self.input.value = self.input.value ? self.input.value + " " + queuedText : queuedText;
+        });
+        self.queued = [];
         if (!(error && error.server)) {
           self.offline = true;
           self.startProbing();
@@ -613,6 +706,80 @@ class PolkuopasChat extends HTMLElement {
       })
       .catch(function () {
         /* still away */
+      });
+  }
+
+  /* --- the client's own copy, and deleting ------------------------------------ */
+
+  conversationText() {
+    var t = this.t;
+    var lines = [this.titleText + " – " + stamp(new Date()), ""];
+    this.state.items.forEach(function (item) {
+      if (item.kind === "user") lines.push(t.you + " " + item.text);
+      else if (item.kind === "bot") lines.push(t.bot + " " + item.text);
+      else if (item.kind === "path" && item.payload && item.payload.path) lines.push("[" + item.payload.path.name + "]");
+      else if (item.kind === "notice" || item.kind === "error") lines.push(String(item.text || ""));
+    });
+    return lines.join("\n") + "\n";
+  }
+
+  saveConversation() {
+    var blob = new Blob([this.conversationText()], { type: "text/plain;charset=utf-8" });
+    var url = URL.createObjectURL(blob);
+    var link = h("a", { href: url, download: this.t.saveFileName + "-" + stamp(new Date()).replace(/[ .]/g, "-") + ".txt" });
+    link.hidden = true;
+    this.shadowRoot.appendChild(link);
+    link.click();
+    link.parentNode.removeChild(link);
+    setTimeout(function () {
+      URL.revokeObjectURL(url);
+    }, 1000);
+    this.deleteStatus.textContent = this.t.saved;
+  }
+
+  askDelete() {
+    this.confirmDelete.hidden = false;
+    this.deleteButton.setAttribute("aria-expanded", "true");
+    this.deleteStatus.textContent = "";
+    this.confirmYes.focus();
+  }
+
+  cancelDelete() {
+    this.confirmDelete.hidden = true;
+    this.deleteButton.setAttribute("aria-expanded", "false");
+    this.deleteButton.focus();
+  }
+
+  /* The channel deletes the conversation and all its events from Rasa's
+   * conversation store; then this browser forgets it too. */
+  deleteConversation() {
+    var self = this;
+    var t = this.t;
+    this.confirmYes.disabled = true;
+    return fetchWithTimeout(this.server + "/webhooks/rest/conversation/delete", {
+      method: "POST",
+      headers: this.authHeaders({ "Content-Type": "application/json", Accept: "application/json" }),
+      body: JSON.stringify({ sender: this.state.sender }),
+    })
+      .then(function (response) {
+        if (!response.ok) throw new Error("status " + response.status);
+        self.confirmYes.disabled = false;
+        self.confirmDelete.hidden = true;
+        self.deleteButton.setAttribute("aria-expanded", "false");
+        self.generation += 1;
+        self.setBusy(false);
+        self.queued = [];
+        self.state = { sender: newSender(), items: [], token: self.token() };
+        self.save();
+        self.renderAll();
+        self.add({ kind: "notice", text: t.deleted });
+        self.deleteStatus.textContent = t.deleted;
+        self.begin();
+        self.input.focus();
+      })
+      .catch(function () {
+        self.confirmYes.disabled = false;
+        self.deleteStatus.textContent = t.deleteFailed;
       });
   }
 

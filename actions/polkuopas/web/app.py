@@ -20,7 +20,7 @@ from polkuopas import __version__
 from polkuopas.catalog import load_catalog
 from polkuopas.messages import catalogue
 from polkuopas.store import open_store
-from polkuopas.web import api, pages
+from polkuopas.web import api, info, pages
 from polkuopas.web.bundle import WidgetAssets
 from polkuopas.web.config import WebSettings, get_web_settings
 from polkuopas.web.pathview import finnish_date, fmt, join_names, path_model
@@ -90,6 +90,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.state.templates = make_templates(assets)
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(info.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.exception_handler(RequestValidationError)

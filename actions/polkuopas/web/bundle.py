@@ -20,7 +20,7 @@ from pathlib import Path
 
 from polkuopas import __version__
 
-LANGUAGES = ("fi",)  # strings.<lang>.json; Swedish and English can follow
+LANGUAGES = ("fi", "sv", "en")  # strings.<lang>.json
 JS_SOURCES = ("path-picture.js", "widget.js")
 CSS_SOURCES = ("path-picture.css", "widget.css")
 JS_NAME = "polkuopas-widget.js"

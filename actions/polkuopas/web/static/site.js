@@ -76,12 +76,29 @@
         });
     }
 
+    /* Opened with a personal link (#token=... now, or a token kept from one):
+     * the chat is identified, so no demo choice is pressed. */
+    function openedWithLink() {
+      if (/(^#|&)token=/.test(window.location.hash)) return true;
+      try {
+        return !remembered() && !!window.sessionStorage.getItem("polkuopas:token");
+      } catch (e) {
+        return false;
+      }
+    }
+
     buttons.forEach(function (button) {
       button.addEventListener("click", function () {
         choose(button);
       });
     });
-    mark(remembered());
+    if (openedWithLink()) {
+      remember("");
+      mark(null);
+      status.textContent = list.getAttribute("data-msg-link");
+    } else {
+      mark(remembered());
+    }
   }
 
   /* --- the role filter (/roolit) ---------------------------------------------- */

@@ -1,0 +1,62 @@
+"""Language identification in the chat channel (bot/polkuopas_rasa/language.py),
+in Rasa's environment: Finnish stays Finnish on every sentence of the training
+data and the evaluation sets, and Swedish and English copied from public pages
+are recognised (tests/nlu/languages.yml)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+import yaml
+
+from polkuopas.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.rasa
+
+BOT_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
+SCRIPT = """
+import json, sys
+from benchmarks.language_id import finnish_sets, other_sets
+from polkuopas_rasa import language
+out = {"fi": {}, "other": {}}
+for name, texts in finnish_sets().items():
+    out["fi"][name] = [t for t in texts if language.detect(t) != "fi"]
+for lang, texts in other_sets().items():
+    out["other"][lang] = [language.detect(t) for t in texts]
+out["short"] = [language.detect(t) for t in ["hej", "hello", "moro", "ok"]]
+print(json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def verdicts() -> dict:
+    result = subprocess.run(
+        [str(BOT_PYTHON), "-c", SCRIPT],
+        cwd=PROJECT_ROOT,
+        env={"PYTHONPATH": f"{PROJECT_ROOT / 'bot'}:{PROJECT_ROOT}"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
+def test_finnish_with_typos_and_without_diacritics_stays_finnish(verdicts):
+    assert set(verdicts["fi"]) >= {"data/nlu (training)", "tests/nlu/eval.yml"}
+    assert verdicts["fi"] == {name: [] for name in verdicts["fi"]}
+
+
+def test_swedish_and_english_of_two_words_or_more_are_recognised(verdicts):
+    sentences = yaml.safe_load((PROJECT_ROOT / "tests/nlu/languages.yml").read_text())
+    for lang in ("sv", "en"):
+        texts = [s["text"] for s in sentences["sentences"] if s["language"] == lang]
+        got = verdicts["other"][lang]
+        wanted = ["fi" if len(t.split()) < 2 else lang for t in texts]
+        assert got == wanted
+
+
+def test_one_word_is_too_little_to_leave_finnish(verdicts):
+    assert verdicts["short"] == ["fi", "fi", "fi", "fi"]
