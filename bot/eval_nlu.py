@@ -163,12 +163,14 @@ def load_examples(path: Path) -> list[Example]:
 def question_intent(topic: str) -> str:
     """The intent that answers the path question `topic`.
 
-    The one place that knows how path questions are recognised: here a
-    retrieval intent `ask_service` whose ResponseSelector key is the topic. If
-    the questions are implemented otherwise (one intent per topic, another
-    name), change only this function.
+    The one place that knows how path questions are recognised: as branch
+    `questions` generates them (data/nlu/questions_generated.yml), one intent
+    per topic named `service_<topic>`. If they are implemented otherwise (a
+    retrieval intent such as `ask_service/<topic>`, another name), change only
+    this function; a retrieval key is compared as the ResponseSelector's
+    `intent/key`.
     """
-    return f"ask_service/{topic}"
+    return f"service_{topic}"
 
 
 def expected_intent(label: str) -> str:

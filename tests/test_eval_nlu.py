@@ -59,9 +59,9 @@ def prediction(
 
 
 def test_question_labels_map_to_the_question_intent():
-    assert ev.question_intent("raha") == "ask_service/raha"
-    assert ev.expected_intent("question:raha") == "ask_service/raha"
-    assert ev.expected_intent("question:suostumus") == "ask_service/suostumus"
+    assert ev.question_intent("raha") == "service_raha"
+    assert ev.expected_intent("question:raha") == "service_raha"
+    assert ev.expected_intent("question:suostumus") == "service_suostumus"
     assert ev.expected_intent("out_of_scope") == "out_of_scope"
     assert ev.expected_intent("greet") == "greet"
 
@@ -136,8 +136,8 @@ def test_two_close_intents_are_unsure():
 
 def test_a_path_question_is_right_only_with_its_topic():
     asked = ev.expected_intent("question:raha")
-    right = prediction("ask_service", 0.8, full="ask_service/raha")
-    other = prediction("ask_service", 0.8, full="ask_service/kesto")
+    right = prediction("service_raha", 0.8)
+    other = prediction("service_kesto", 0.8)
     personal = prediction("ask_next_step", 0.95)
     assert ev.outcome(asked, right, LIMITS) == ev.RIGHT
     assert ev.outcome(asked, other, LIMITS) == ev.WRONG
@@ -261,7 +261,7 @@ def test_outcome_sections_name_the_thresholds_and_every_set():
     assert "below 0.4 or within 0.15" in text
     assert "### Answered wrong: `tests/nlu/eval.yml`, ours" in text
     assert "### Answered wrong: `tests/nlu/realworld.yml`, default" in text
-    assert "`ask_service/<topic>`" in text
+    assert "`service_<topic>`" in text
 
 
 # --- the real-world set -------------------------------------------------------
@@ -281,7 +281,7 @@ def test_load_realworld_maps_labels(tmp_path: Path):
     )
     examples = ev.load_realworld(path)
     assert [(e.text, e.intent, e.roles) for e in examples] == [
-        ("Saanko työtoiminnasta palkkaa?", "ask_service/raha", []),
+        ("Saanko työtoiminnasta palkkaa?", "service_raha", []),
         ("Mikä on ruokakunta?", "out_of_scope", []),
     ]
 
