@@ -11,6 +11,18 @@ default: bot/config-default.yml), parses every sentence of `tests/nlu/eval.yml`
 exact span, training time, mean parse latency, and the most frequent intent
 confusions of the first config. The Markdown report goes to --out.
 
+Both models also parse `tests/nlu/realworld.yml` (questions copied from public
+pages, never trained on). For both sets the report counts the three outcomes a
+client meets: answered right, honestly unsure (the top intent is below the
+FallbackClassifier threshold of bot/config.yml, or the two best are within its
+ambiguity threshold, so the assistant asks back) and answered wrong, and lists
+the wrong ones. A path question labelled `question:<topic>` is right when the
+prediction is the intent `question_intent(topic)` names.
+
+To measure an already trained model without training (minutes instead of ten):
+
+    .venv-rasa/bin/python bot/eval_nlu.py --model bot/models/polkuopas.tar.gz
+
 Settings were chosen by cross-validation on the training data only:
 
     .venv-rasa/bin/python bot/eval_nlu.py --cv 3 --config bot/config.yml \
@@ -57,6 +69,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 NLU_DIR = ROOT / "data" / "nlu"
 EVAL_FILE = ROOT / "tests" / "nlu" / "eval.yml"
+REALWORLD_FILE = ROOT / "tests" / "nlu" / "realworld.yml"
 CONFIGS = {
     "ours": ROOT / "bot" / "config.yml",
     "default": ROOT / "bot" / "config-default.yml",
@@ -64,6 +77,10 @@ CONFIGS = {
 ENTITY = "role"
 FALLBACK = "nlu_fallback"
 LANGUAGE = "fi"
+QUESTION_LABEL = "question:"
+# Rasa's FallbackClassifier defaults, used when a config has none.
+DEFAULT_THRESHOLD = 0.3
+DEFAULT_AMBIGUITY = 0.1
 
 
 def say(message: str) -> None:
@@ -114,6 +131,14 @@ class Prediction:
     top: list[tuple[str, float]]  # the two best intents of the ranking
     roles: list[Span]
     seconds: float
+    # The ranked intent with its retrieval key when a ResponseSelector chose one
+    # ("ask_service/raha"); else the ranked intent itself.
+    full: str = ""
+
+    @property
+    def shown(self) -> str:
+        """What the assistant acts on: the fallback, or the full intent."""
+        return FALLBACK if self.intent == FALLBACK else (self.full or self.intent)
 
 
 def _spans(entities: list[dict[str, Any]]) -> list[Span]:
@@ -133,6 +158,64 @@ def load_examples(path: Path) -> list[Example]:
         Example(m.get("text"), m.get("intent"), _spans(m.get("entities")), m)
         for m in data.intent_examples
     ]
+
+
+def question_intent(topic: str) -> str:
+    """The intent that answers the path question `topic`.
+
+    The one place that knows how path questions are recognised: as branch
+    `questions` generates them (data/nlu/questions_generated.yml), one intent
+    per topic named `service_<topic>`. If they are implemented otherwise (a
+    retrieval intent such as `ask_service/<topic>`, another name), change only
+    this function; a retrieval key is compared as the ResponseSelector's
+    `intent/key`.
+    """
+    return f"service_{topic}"
+
+
+def expected_intent(label: str) -> str:
+    """The intent a real-world label asks for (`question:<topic>` mapped)."""
+    if label.startswith(QUESTION_LABEL):
+        return question_intent(label.removeprefix(QUESTION_LABEL))
+    return label
+
+
+def matches(expected: str, predicted: str) -> bool:
+    """Whether a predicted (full) intent answers as the expected one would.
+
+    A retrieval intent must match with its key; an expected plain intent is
+    also met by any key of that intent (the key only picks the wording).
+    """
+    if expected == predicted:
+        return True
+    return "/" not in expected and predicted.split("/", 1)[0] == expected
+
+
+def load_realworld(path: Path) -> list[Example]:
+    """The questions of tests/nlu/realworld.yml as examples (no roles).
+
+    The file is a YAML mapping with `questions`: a list of {text, label,
+    source}; see its header.
+    """
+    import yaml
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return [
+        Example(str(q["text"]), expected_intent(str(q["label"])), [])
+        for q in data.get("questions") or []
+    ]
+
+
+def full_intent(parsed: dict[str, Any], intent: str) -> str:
+    """`intent`, with the retrieval key a ResponseSelector chose for it if any."""
+    selectors = parsed.get("response_selector") or {}
+    for name, selector in selectors.items():
+        if name == "all_retrieval_intents" or not isinstance(selector, dict):
+            continue
+        key = str((selector.get("response") or {}).get("intent_response_key") or "")
+        if key.split("/", 1)[0] == intent and "/" in key:
+            return key
+    return intent
 
 
 def load_vocabulary(folder: Path) -> Any:
@@ -225,11 +308,16 @@ def train(config: Path, nlu: Path, out: Path, name: str) -> tuple[Path, float]:
 
 
 def parse_all(model: Path, examples: list[Example]) -> list[Prediction]:
+    return parse_sets(model, [examples])[0]
+
+
+def parse_sets(model: Path, sets: list[list[Example]]) -> list[list[Prediction]]:
+    """Parse several lists of examples with one loaded model."""
     from rasa.core.agent import Agent
 
     agent = Agent.load(str(model))
 
-    async def run() -> list[Prediction]:
+    async def run(examples: list[Example]) -> list[Prediction]:
         await agent.parse_message("hei")  # warm-up: first call builds graphs
         found = []
         for example in examples:
@@ -240,19 +328,21 @@ def parse_all(model: Path, examples: list[Example]) -> list[Prediction]:
             ranking = [
                 r for r in parsed.get("intent_ranking") or [] if r["name"] != FALLBACK
             ]
+            ranked = ranking[0]["name"] if ranking else str(intent.get("name"))
             found.append(
                 Prediction(
                     intent=str(intent.get("name")),
                     confidence=float(intent.get("confidence") or 0.0),
-                    ranked=ranking[0]["name"] if ranking else str(intent.get("name")),
+                    ranked=ranked,
                     top=[(r["name"], float(r["confidence"])) for r in ranking[:2]],
                     roles=_spans(parsed.get("entities")),
                     seconds=seconds,
+                    full=full_intent(parsed, ranked),
                 )
             )
         return found
 
-    return asyncio.run(run())
+    return [asyncio.run(run(examples)) for examples in sets]
 
 
 # --- metrics -------------------------------------------------------------------
@@ -280,6 +370,81 @@ class Scores:
     confusions: list[tuple[tuple[str, str], list[str]]] = field(default_factory=list)
     role_errors: list[tuple[str, list[str], list[str]]] = field(default_factory=list)
     records: list[dict[str, Any]] = field(default_factory=list)
+    outcomes: Outcomes | None = None
+
+
+# The three outcomes a client meets.
+RIGHT, UNSURE, WRONG = "right", "unsure", "wrong"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When the assistant is honestly unsure (FallbackClassifier's settings)."""
+
+    threshold: float = DEFAULT_THRESHOLD
+    ambiguity: float = DEFAULT_AMBIGUITY
+
+
+def read_thresholds(config: Path) -> Thresholds:
+    """The FallbackClassifier thresholds of a Rasa config (Rasa's defaults if none)."""
+    import yaml
+
+    data = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+    for component in data.get("pipeline") or []:
+        if component.get("name") == "FallbackClassifier":
+            return Thresholds(
+                float(component.get("threshold", DEFAULT_THRESHOLD)),
+                float(component.get("ambiguity_threshold", DEFAULT_AMBIGUITY)),
+            )
+    return Thresholds()
+
+
+def outcome(expected: str, prediction: Prediction, limits: Thresholds) -> str:
+    """Right, unsure or wrong: what the client meets for one message.
+
+    Unsure when the pipeline itself fell back, or when the best intent of the
+    ranking is below the threshold or within the ambiguity threshold of the
+    second: the assistant would then ask what was meant instead of answering.
+    The same limits are applied to every pipeline, so they compare fairly.
+    """
+    if prediction.intent == FALLBACK:
+        return UNSURE
+    best = prediction.top[0][1] if prediction.top else prediction.confidence
+    second = prediction.top[1][1] if len(prediction.top) > 1 else 0.0
+    if best < limits.threshold or best - second < limits.ambiguity:
+        return UNSURE
+    return RIGHT if matches(expected, prediction.full or prediction.ranked) else WRONG
+
+
+@dataclass
+class Outcomes:
+    n: int = 0
+    right: int = 0
+    unsure: int = 0
+    wrong: int = 0
+    # (text, expected, answered with, confidence) of each wrong answer
+    wrong_items: list[tuple[str, str, str, float]] = field(default_factory=list)
+
+    def rate(self, count: int) -> float:
+        return count / self.n if self.n else 0.0
+
+
+def count_outcomes(
+    examples: list[Example], preds: list[Prediction], limits: Thresholds
+) -> Outcomes:
+    out = Outcomes(n=len(examples))
+    for example, p in zip(examples, preds, strict=True):
+        kind = outcome(example.intent, p, limits)
+        if kind == RIGHT:
+            out.right += 1
+        elif kind == UNSURE:
+            out.unsure += 1
+        else:
+            out.wrong += 1
+            out.wrong_items.append(
+                (example.text, example.intent, p.full or p.ranked, p.confidence)
+            )
+    return out
 
 
 def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
@@ -310,11 +475,15 @@ def score(
 ) -> Scores:
     """Score predictions; `known` are the valid role values (ids, ambiguous keys)."""
     gold = [e.intent for e in examples]
-    pred = [p.intent for p in preds]
+    # A prediction that matches its gold intent counts under the gold name (a
+    # retrieval key the gold label does not ask for is no error).
+    pred = [
+        g if matches(g, p.shown) else p.shown for g, p in zip(gold, preds, strict=True)
+    ]
     s = Scores(name=name, config=_rel(config), n=len(examples))
     s.accuracy = sum(g == p for g, p in zip(gold, pred, strict=True)) / len(gold)
     s.accuracy_ranked = sum(
-        g == p.ranked for g, p in zip(gold, preds, strict=True)
+        matches(g, p.full or p.ranked) for g, p in zip(gold, preds, strict=True)
     ) / len(gold)
     s.macro_f1 = macro_f1(gold, pred)
     s.fallbacks = sum(p == FALLBACK for p in pred)
@@ -348,14 +517,14 @@ def score(
     s.latency_ms = 1000 * statistics.fmean(p.seconds for p in preds)
     pairs: dict[tuple[str, str], list[str]] = defaultdict(list)
     for example, p in zip(examples, preds, strict=True):
-        if example.intent != p.intent:
-            pairs[(example.intent, p.intent)].append(example.text)
+        if not matches(example.intent, p.shown):
+            pairs[(example.intent, p.shown)].append(example.text)
     s.confusions = sorted(pairs.items(), key=lambda kv: (-len(kv[1]), kv[0]))
     s.records = [
         {
             "text": example.text,
             "intent": example.intent,
-            "predicted": p.intent,
+            "predicted": p.shown,
             "top": p.top,
             "roles": sorted({r.value for r in example.roles}),
             "predicted_roles": [[r.start, r.end, r.value] for r in p.roles],
@@ -470,6 +639,74 @@ def role_error_text(result: Scores, top: int = 15) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _md_cell(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def outcome_table(rows: list[tuple[str, Scores]]) -> str:
+    """Per evaluation set and pipeline: accuracy and the three outcomes."""
+    lines = [
+        "| evaluation set | pipeline | questions | intent accuracy "
+        "| answered right | honestly unsure | answered wrong |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for set_name, result in rows:
+        o = result.outcomes or Outcomes()
+        lines.append(
+            f"| `{set_name}` | {result.name} | {o.n} | {_pct(result.accuracy)} "
+            f"| {o.right} ({_pct(o.rate(o.right))}) "
+            f"| {o.unsure} ({_pct(o.rate(o.unsure))}) "
+            f"| {o.wrong} ({_pct(o.rate(o.wrong))}) |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def wrong_text(result: Scores) -> str:
+    """Every wrong answer: what was asked, what should have answered, what did."""
+    o = result.outcomes
+    if o is None or not o.wrong_items:
+        return "No question was answered wrong.\n"
+    lines = [
+        "| question | should be | answered as | confidence |",
+        "|---|---|---|---:|",
+    ]
+    for text, expected, answered, confidence in o.wrong_items:
+        lines.append(
+            f"| {_md_cell(text)} | {expected} | {answered} | {confidence:.2f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def outcome_sections(
+    rows: list[tuple[str, Scores]], limits: Thresholds, heading: str = "##"
+) -> list[str]:
+    """The three-outcome part of the report: the table, then the wrong answers."""
+    parts = [
+        f"{heading} What a client meets: answered right, honestly unsure, "
+        "answered wrong",
+        "",
+        outcome_table(rows),
+        f"*Honestly unsure*: the pipeline fell back, or its best intent scored "
+        f"below {limits.threshold:g} or within {limits.ambiguity:g} of the "
+        "second (the FallbackClassifier thresholds of `bot/config.yml`, applied "
+        "to both pipelines), so the assistant asks what was meant instead of "
+        "answering. *Answered wrong*: a confident answer to another question. "
+        "A path question (`question:<topic>` in `tests/nlu/realworld.yml`) is "
+        f"right only as `{question_intent('<topic>')}` "
+        "(`question_intent` in `bot/eval_nlu.py`). Intent accuracy counts "
+        "`nlu_fallback` as wrong.",
+        "",
+    ]
+    for set_name, result in rows:
+        parts += [
+            f"{heading}# Answered wrong: `{set_name}`, {result.name}",
+            "",
+            wrong_text(result),
+        ]
+    return parts
+
+
 def environment() -> dict[str, str]:
     import rasa
     import spacy
@@ -489,6 +726,8 @@ def markdown(
     title: str,
     note: str,
     run_seconds: float,
+    outcome_rows: list[tuple[str, Scores]] | None = None,
+    limits: Thresholds | None = None,
 ) -> str:
     env = environment()
     n_intents = len({e.intent for e in train_examples})
@@ -508,6 +747,13 @@ def markdown(
         parts.append(
             f"- evaluation set: `tests/nlu/eval.yml` — {len(eval_examples)} "
             f"examples, {sum(len(e.roles) for e in eval_examples)} annotated roles, "
+            "never trained on"
+        )
+    realworld = [r for name, r in outcome_rows or [] if name == _rel(REALWORLD_FILE)]
+    if realworld and realworld[0].outcomes:
+        parts.append(
+            f"- real-world set: `{_rel(REALWORLD_FILE)}` — "
+            f"{realworld[0].outcomes.n} questions copied from public pages, "
             "never trained on"
         )
     parts += [
@@ -534,33 +780,82 @@ def markdown(
         "",
         role_error_text(first),
     ]
+    if outcome_rows:
+        parts += outcome_sections(outcome_rows, limits or Thresholds())
     return "\n".join(parts)
 
 
 # --- commands ------------------------------------------------------------------
 
 
-def run_eval(configs: list[tuple[str, Path]], work: Path) -> tuple[list[Scores], Any]:
+def evaluation_sets(realworld: Path | None) -> list[tuple[str, list[Example]]]:
+    """The sets every model is measured on: eval.yml, and the real-world set."""
+    sets = [(_rel(EVAL_FILE), load_examples(EVAL_FILE))]
+    if realworld is not None and realworld.is_file():
+        sets.append((_rel(realworld), load_realworld(realworld)))
+    return sets
+
+
+def measure(
+    name: str,
+    config: Path,
+    model: Path,
+    seconds: float,
+    sets: list[tuple[str, list[Example]]],
+    known: set[str],
+    limits: Thresholds,
+) -> list[tuple[str, Scores]]:
+    """Parse every set with one model; scores with the three outcomes, per set."""
+    found = parse_sets(model, [examples for _, examples in sets])
+    rows = []
+    for (set_name, examples), preds in zip(sets, found, strict=True):
+        result = score(name, config, examples, preds, seconds, known)
+        result.outcomes = count_outcomes(examples, preds, limits)
+        o = result.outcomes
+        say(
+            f"{name} on {set_name}: intent accuracy {_pct(result.accuracy)}; "
+            f"right {o.right}, unsure {o.unsure}, wrong {o.wrong} of {o.n}"
+        )
+        rows.append((set_name, result))
+    return rows
+
+
+def run_eval(
+    configs: list[tuple[str, Path]], work: Path, realworld: Path | None = REALWORLD_FILE
+) -> tuple[list[Scores], Any, list[tuple[str, Scores]]]:
     train_examples = load_examples(NLU_DIR)
-    eval_examples = load_examples(EVAL_FILE)
+    sets = evaluation_sets(realworld)
+    eval_examples = sets[0][1]
     known = set(load_vocabulary(NLU_DIR).entity_synonyms.values())
+    limits = read_thresholds(CONFIGS["ours"])
     say(
         f"training data {len(train_examples)} examples; "
-        f"eval set {len(eval_examples)} examples"
+        + "; ".join(f"{name} {len(ex)} examples" for name, ex in sets)
     )
     results = []
+    rows: list[tuple[str, Scores]] = []
     for i, (name, config) in enumerate(configs, 1):
         say(f"[{i}/{len(configs)}] training {name} ({_rel(config)}) …")
         model, seconds = train(config, NLU_DIR, work, name)
         say(f"[{i}/{len(configs)}] {name} trained in {seconds:.0f} s; parsing …")
-        preds = parse_all(model, eval_examples)
-        result = score(name, config, eval_examples, preds, seconds, known)
+        measured = measure(name, config, model, seconds, sets, known, limits)
+        result = measured[0][1]
         say(
             f"[{i}/{len(configs)}] {name}: intent accuracy {_pct(result.accuracy)}, "
             f"role value F1 {result.value_f1:.3f}"
         )
         results.append(result)
-    return results, (train_examples, eval_examples)
+        rows += measured
+    rows.sort(key=lambda row: [name for name, _ in sets].index(row[0]))
+    return results, (train_examples, eval_examples), rows
+
+
+def run_model(model: Path, realworld: Path | None) -> list[tuple[str, Scores]]:
+    """Measure a trained model as it is (no training): outcomes on every set."""
+    sets = evaluation_sets(realworld)
+    known = set(load_vocabulary(NLU_DIR).entity_synonyms.values())
+    limits = read_thresholds(CONFIGS["ours"])
+    return measure(model.name, model, model, 0.0, sets, known, limits)
 
 
 def run_cv(
@@ -637,6 +932,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--models", type=Path, help="keep the models in this folder (default: temp)"
     )
+    parser.add_argument(
+        "--realworld",
+        type=Path,
+        default=REALWORLD_FILE,
+        metavar="FILE",
+        help="the real-world question set (default: tests/nlu/realworld.yml)",
+    )
+    parser.add_argument(
+        "--model",
+        type=Path,
+        metavar="ARCHIVE",
+        help="measure this trained model on both sets instead of training "
+        "(e.g. bot/models/polkuopas.tar.gz); only the outcomes are reported",
+    )
     return parser
 
 
@@ -653,8 +962,14 @@ def main(argv: list[str] | None = None) -> int:
         if not config.is_file():
             print(f"eval_nlu: error: no config file {config}", file=sys.stderr)
             return 2
+    if args.model is not None and not args.model.is_file():
+        print(f"eval_nlu: error: no model {args.model}", file=sys.stderr)
+        return 2
     quiet()
+    if args.model is not None:
+        return main_model(args)
     started = time.perf_counter()
+    rows: list[tuple[str, Scores]] = []
     with tempfile.TemporaryDirectory(prefix="polkuopas-nlu-") as tmp:
         work = args.models or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
@@ -670,11 +985,18 @@ def main(argv: list[str] | None = None) -> int:
                     "stratified by intent; the eval set was not used."
                 )
             else:
-                results, (train_ex, eval_ex) = run_eval(configs, work)
+                results, (train_ex, eval_ex), rows = run_eval(
+                    configs, work, args.realworld
+                )
                 title = "NLU evaluation: our pipeline against Rasa's default"
                 note = (
                     "Both models are trained on `data/nlu/` in this run and "
-                    "tested on `tests/nlu/eval.yml`."
+                    "tested on `tests/nlu/eval.yml`"
+                    + (
+                        f" and `{_rel(args.realworld)}`."
+                        if len({name for name, _ in rows}) > 1
+                        else "."
+                    )
                 )
         except TrainingFailed as exc:
             say(f"error: {exc}")
@@ -689,14 +1011,57 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Role value errors ({results[0].name}): {len(results[0].role_errors)}")
     for text, gold, pred in results[0].role_errors[:15]:
         print(f"  {text!r}: annotated {gold}, extracted {pred}")
+    if rows:
+        print()
+        print(outcome_table(rows))
     say(f"done in {elapsed / 60:.1f} min")
     if args.dump:
         dump = {r.name: r.records for r in results}
         args.dump.write_text(json.dumps(dump, ensure_ascii=False, indent=1), "utf-8")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        report = markdown(results, train_ex, eval_ex, title, note, elapsed)
+        report = markdown(
+            results,
+            train_ex,
+            eval_ex,
+            title,
+            note,
+            elapsed,
+            rows,
+            read_thresholds(CONFIGS["ours"]),
+        )
         args.out.write_text(report, encoding="utf-8")
+        say(f"report written to {_rel(args.out)}")
+    return 0
+
+
+def main_model(args: argparse.Namespace) -> int:
+    """--model: the outcomes of one trained model, printed and optionally written."""
+    started = time.perf_counter()
+    rows = run_model(args.model, args.realworld)
+    limits = read_thresholds(CONFIGS["ours"])
+    print()
+    print(outcome_table(rows))
+    for set_name, result in rows:
+        print(f"Answered wrong ({set_name}):")
+        for text, expected, answered, confidence in result.outcomes.wrong_items:
+            print(
+                f"  {text!r}: should be {expected}, answered {answered} "
+                f"({confidence:.2f})"
+            )
+    say(f"done in {(time.perf_counter() - started) / 60:.1f} min")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        parts = [
+            f"# NLU outcomes of `{_rel(args.model)}`",
+            "",
+            f"Generated by `.venv-rasa/bin/python bot/eval_nlu.py --model "
+            f"{_rel(args.model)}` on {datetime.now().strftime('%Y-%m-%d %H:%M')}; "
+            "the model was measured as trained, not retrained.",
+            "",
+            *outcome_sections(rows, limits),
+        ]
+        args.out.write_text("\n".join(parts), encoding="utf-8")
         say(f"report written to {_rel(args.out)}")
     return 0
 

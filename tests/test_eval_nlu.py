@@ -1,0 +1,293 @@
+"""The NLU evaluation's own logic, without Rasa and without training.
+
+What is tested here decides the figures of reports/nlu.md: which label an
+answer must have, when an answer counts as right, honestly unsure or wrong,
+and how the tables show it. Training and parsing need Rasa (`make eval-nlu`).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from polkuopas.settings import PROJECT_ROOT
+
+
+def _load_module():
+    # The script lives in bot/ today and moves to benchmarks/; test either.
+    for place in ("benchmarks/eval_nlu.py", "bot/eval_nlu.py"):
+        path = PROJECT_ROOT / place
+        if path.is_file():
+            spec = importlib.util.spec_from_file_location("eval_nlu", path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules["eval_nlu"] = module  # dataclasses look the module up
+            spec.loader.exec_module(module)
+            return module
+    raise FileNotFoundError("eval_nlu.py is in neither benchmarks/ nor bot/")
+
+
+ev = _load_module()
+LIMITS = ev.Thresholds(threshold=0.3, ambiguity=0.1)
+
+
+def prediction(
+    intent: str,
+    confidence: float,
+    second: float = 0.0,
+    full: str = "",
+    ranked: str | None = None,
+    runner_up: str = "out_of_scope",
+):
+    """A Prediction as parse_all builds it (fallback keeps the ranking)."""
+    ranked = ranked or intent
+    return ev.Prediction(
+        intent=intent,
+        confidence=confidence,
+        ranked=ranked,
+        top=[(ranked, confidence), (runner_up, second)],
+        roles=[],
+        seconds=0.01,
+        full=full or ranked,
+    )
+
+
+# --- labels -------------------------------------------------------------------
+
+
+def test_question_labels_map_to_the_question_intent():
+    assert ev.question_intent("raha") == "service_raha"
+    assert ev.expected_intent("question:raha") == "service_raha"
+    assert ev.expected_intent("question:suostumus") == "service_suostumus"
+    assert ev.expected_intent("out_of_scope") == "out_of_scope"
+    assert ev.expected_intent("greet") == "greet"
+
+
+@pytest.mark.parametrize(
+    ("expected", "predicted", "right"),
+    [
+        ("greet", "greet", True),
+        ("greet", "goodbye", False),
+        ("ask_service/raha", "ask_service/raha", True),
+        ("ask_service/raha", "ask_service/kesto", False),  # the wrong answer
+        ("ask_service/raha", "ask_service", False),  # no answer chosen
+        ("out_of_scope", "out_of_scope/asuminen", True),  # the key picks wording
+        ("greet", "greeting", False),
+        ("greet", "nlu_fallback", False),
+    ],
+)
+def test_matches(expected: str, predicted: str, right: bool):
+    assert ev.matches(expected, predicted) is right
+
+
+def test_full_intent_takes_the_response_selector_key_of_the_ranked_intent():
+    # The shape Rasa 3.6 returns with a ResponseSelector for a retrieval intent.
+    parsed = {
+        "intent": {"name": "ask_service", "confidence": 0.91},
+        "response_selector": {
+            "all_retrieval_intents": ["ask_service"],
+            "default": {
+                "response": {
+                    "responses": [{"text": "..."}],
+                    "confidence": 0.88,
+                    "intent_response_key": "ask_service/raha",
+                    "utter_action": "utter_ask_service/raha",
+                },
+                "ranking": [],
+            },
+        },
+    }
+    assert ev.full_intent(parsed, "ask_service") == "ask_service/raha"
+    # A key of another intent does not belong to this one.
+    assert ev.full_intent(parsed, "out_of_scope") == "out_of_scope"
+    assert ev.full_intent({"intent": {"name": "greet"}}, "greet") == "greet"
+    assert ev.full_intent({"response_selector": None}, "greet") == "greet"
+
+
+# --- outcomes -----------------------------------------------------------------
+
+
+def test_a_confident_right_answer_is_right():
+    assert ev.outcome("greet", prediction("greet", 0.9, 0.05), LIMITS) == ev.RIGHT
+
+
+def test_a_confident_other_answer_is_wrong():
+    assert ev.outcome("goodbye", prediction("greet", 0.9, 0.05), LIMITS) == ev.WRONG
+
+
+def test_the_pipelines_own_fallback_is_unsure():
+    p = prediction("nlu_fallback", 0.7, 0.1, ranked="greet")
+    assert ev.outcome("greet", p, LIMITS) == ev.UNSURE
+
+
+def test_below_the_threshold_is_unsure_even_for_the_right_intent():
+    # The default pipeline is judged by our config's thresholds too.
+    assert ev.outcome("greet", prediction("greet", 0.29, 0.1), LIMITS) == ev.UNSURE
+    assert ev.outcome("greet", prediction("greet", 0.3, 0.1), LIMITS) == ev.RIGHT
+
+
+def test_two_close_intents_are_unsure():
+    assert ev.outcome("greet", prediction("greet", 0.45, 0.36), LIMITS) == ev.UNSURE
+    assert ev.outcome("greet", prediction("greet", 0.45, 0.34), LIMITS) == ev.RIGHT
+
+
+def test_a_path_question_is_right_only_with_its_topic():
+    asked = ev.expected_intent("question:raha")
+    right = prediction("service_raha", 0.8)
+    other = prediction("service_kesto", 0.8)
+    personal = prediction("ask_next_step", 0.95)
+    assert ev.outcome(asked, right, LIMITS) == ev.RIGHT
+    assert ev.outcome(asked, other, LIMITS) == ev.WRONG
+    assert ev.outcome(asked, personal, LIMITS) == ev.WRONG
+
+
+def test_count_outcomes_tallies_and_lists_the_wrong_ones():
+    examples = [
+        ev.Example("moi", "greet", []),
+        ev.Example("mitä kuntouttava työtoiminta on?", "ask_service/mika_palvelu", []),
+        ev.Example("asumistuki?", "out_of_scope", []),
+        ev.Example("hmm", "thank", []),
+    ]
+    preds = [
+        prediction("greet", 0.95),
+        prediction("ask_next_step", 0.97),
+        prediction("nlu_fallback", 0.2, ranked="out_of_scope"),
+        prediction("thank", 0.5, 0.45),
+    ]
+    o = ev.count_outcomes(examples, preds, LIMITS)
+    assert (o.n, o.right, o.unsure, o.wrong) == (4, 1, 2, 1)
+    assert o.wrong_items == [
+        (
+            "mitä kuntouttava työtoiminta on?",
+            "ask_service/mika_palvelu",
+            "ask_next_step",
+            0.97,
+        )
+    ]
+    assert o.rate(o.unsure) == 0.5
+    assert ev.Outcomes().rate(0) == 0.0
+
+
+def test_thresholds_come_from_the_config(tmp_path: Path):
+    ours = ev.read_thresholds(PROJECT_ROOT / "bot" / "config.yml")
+    config = yaml.safe_load((PROJECT_ROOT / "bot" / "config.yml").read_text())
+    fallback = next(c for c in config["pipeline"] if c["name"] == "FallbackClassifier")
+    assert ours == ev.Thresholds(fallback["threshold"], fallback["ambiguity_threshold"])
+    other = tmp_path / "config.yml"
+    other.write_text(
+        "pipeline:\n  - name: FallbackClassifier\n    threshold: 0.55\n",
+        encoding="utf-8",
+    )
+    assert ev.read_thresholds(other) == ev.Thresholds(0.55, 0.1)
+    other.write_text("pipeline:\n  - name: WhitespaceTokenizer\n", encoding="utf-8")
+    assert ev.read_thresholds(other) == ev.Thresholds(0.3, 0.1)
+
+
+# --- scores -------------------------------------------------------------------
+
+
+def test_accuracy_counts_fallback_wrong_and_retrieval_keys_right():
+    examples = [
+        ev.Example("a", "greet", []),
+        ev.Example("b", "out_of_scope", []),
+        ev.Example("c", "ask_service/raha", []),
+        ev.Example("d", "thank", []),
+    ]
+    preds = [
+        prediction("greet", 0.9),
+        prediction("out_of_scope", 0.9, full="out_of_scope/asuminen"),
+        prediction("nlu_fallback", 0.2, ranked="ask_service", full="ask_service/raha"),
+        prediction("goodbye", 0.9),
+    ]
+    s = ev.score(
+        "ours", PROJECT_ROOT / "bot" / "config.yml", examples, preds, 1.0, set()
+    )
+    assert s.accuracy == 0.5  # the fallback and the goodbye are not right
+    assert s.accuracy_ranked == 0.75  # the ranking had the right question
+    assert s.fallbacks == 1
+    assert [pair for pair, _ in s.confusions] == [
+        ("ask_service/raha", "nlu_fallback"),
+        ("thank", "goodbye"),
+    ]
+
+
+# --- the report ---------------------------------------------------------------
+
+
+def _scored(name: str, o) -> object:
+    s = ev.Scores(name=name, config="bot/config.yml", accuracy=0.5)
+    s.outcomes = o
+    return s
+
+
+def test_outcome_table_shows_counts_and_shares():
+    o = ev.Outcomes(n=4, right=2, unsure=1, wrong=1)
+    text = ev.outcome_table([("tests/nlu/realworld.yml", _scored("ours", o))])
+    lines = text.strip().splitlines()
+    assert lines[0] == (
+        "| evaluation set | pipeline | questions | intent accuracy "
+        "| answered right | honestly unsure | answered wrong |"
+    )
+    assert lines[1] == "|---|---|---:|---:|---:|---:|---:|"
+    assert lines[2] == (
+        "| `tests/nlu/realworld.yml` | ours | 4 | 50.0 % "
+        "| 2 (50.0 %) | 1 (25.0 %) | 1 (25.0 %) |"
+    )
+
+
+def test_wrong_text_lists_each_wrong_answer_safely():
+    o = ev.Outcomes(
+        n=2,
+        right=1,
+        wrong=1,
+        wrong_items=[("onko a|b sama?", "ask_service/mika_palvelu", "greet", 0.934)],
+    )
+    text = ev.wrong_text(_scored("ours", o))
+    assert "| onko a\\|b sama? | ask_service/mika_palvelu | greet | 0.93 |" in text
+    assert ev.wrong_text(_scored("ours", ev.Outcomes(n=1, right=1))) == (
+        "No question was answered wrong.\n"
+    )
+
+
+def test_outcome_sections_name_the_thresholds_and_every_set():
+    rows = [
+        ("tests/nlu/eval.yml", _scored("ours", ev.Outcomes(n=1, right=1))),
+        ("tests/nlu/realworld.yml", _scored("default", ev.Outcomes(n=1, wrong=1))),
+    ]
+    text = "\n".join(ev.outcome_sections(rows, ev.Thresholds(0.4, 0.15)))
+    assert "below 0.4 or within 0.15" in text
+    assert "### Answered wrong: `tests/nlu/eval.yml`, ours" in text
+    assert "### Answered wrong: `tests/nlu/realworld.yml`, default" in text
+    assert "`service_<topic>`" in text
+
+
+# --- the real-world set -------------------------------------------------------
+
+
+def test_load_realworld_maps_labels(tmp_path: Path):
+    path = tmp_path / "rw.yml"
+    path.write_text(
+        "questions:\n"
+        '  - text: "Saanko työtoiminnasta palkkaa?"\n'
+        "    label: question:raha\n"
+        "    source: https://example.org/a\n"
+        '  - text: "Mikä on ruokakunta?"\n'
+        "    label: out_of_scope\n"
+        "    source: https://example.org/b\n",
+        encoding="utf-8",
+    )
+    examples = ev.load_realworld(path)
+    assert [(e.text, e.intent, e.roles) for e in examples] == [
+        ("Saanko työtoiminnasta palkkaa?", "service_raha", []),
+        ("Mikä on ruokakunta?", "out_of_scope", []),
+    ]
+
+
+def test_the_real_file_loads_whole():
+    data = yaml.safe_load(ev.REALWORLD_FILE.read_text(encoding="utf-8"))
+    examples = ev.load_realworld(ev.REALWORLD_FILE)
+    assert len(examples) == len(data["questions"]) > 0
+    assert all(e.intent and "question:" not in e.intent for e in examples)

@@ -1,0 +1,177 @@
+"""The real-world evaluation set (tests/nlu/realworld.yml) stays unseen and valid.
+
+Its questions were copied from public pages to measure the assistant on
+phrasings nobody here wrote. That only works while none of them is trained on:
+no sentence may appear, after lowercasing and folding whitespace and
+punctuation, in the NLU training data (data/nlu/, the generated files
+included) or among the `ask` phrasings of the path files, which become
+training data. Every label must be something the assistant can answer with.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from polkuopas.settings import PROJECT_ROOT
+
+REALWORLD = PROJECT_ROOT / "tests" / "nlu" / "realworld.yml"
+NLU_DIR = PROJECT_ROOT / "data" / "nlu"
+PATHS_DIR = PROJECT_ROOT / "paths"
+DOMAIN = PROJECT_ROOT / "bot" / "domain.yml"
+
+# The shared question topics every path answers (team convention); paths may
+# add their own ids, which are read from the path files below.
+TOPICS = {
+    "mika_palvelu",
+    "miten_paasee",
+    "raha",
+    "matkakulut",
+    "paivat_tunnit",
+    "kesto",
+    "sairastuminen",
+    "pakko",
+    "lopettaminen",
+    "etana",
+    "suunnitelma",
+    "oikeudet",
+    "valitus",
+    "ei_suju",
+    "jalkeen",
+    "suostumus",
+}
+QUESTION = "question:"
+
+# [text]{"entity": ...}  or  [text](entity)  or  [text](entity:value)
+MARKUP = re.compile(r"\[([^\]]+)\](?:\{[^{}]*\}|\([^()]*\))")
+
+
+def fold(text: str) -> str:
+    """Lowercase, entity markup removed, without whitespace and punctuation."""
+    return re.sub(r"[\W_]+", "", MARKUP.sub(r"\1", text).lower())
+
+
+def load_questions() -> list[dict]:
+    data = yaml.safe_load(REALWORLD.read_text(encoding="utf-8"))
+    return data["questions"]
+
+
+def training_sentences() -> dict[str, str]:
+    """Folded sentence -> where it is, for all NLU data and path phrasings."""
+    found: dict[str, str] = {}
+    for file in sorted(NLU_DIR.rglob("*.yml")):
+        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        for item in data.get("nlu") or []:
+            for line in str(item.get("examples") or "").splitlines():
+                if line.strip().startswith("- "):
+                    where = f"{file.relative_to(PROJECT_ROOT)}"
+                    found.setdefault(fold(line.strip()[2:]), where)
+    for file in sorted(PATHS_DIR.glob("*.yml")):
+        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        for question in data.get("questions") or []:
+            for ask in question.get("ask") or []:
+                where = f"{file.relative_to(PROJECT_ROOT)} ({question.get('id')})"
+                found.setdefault(fold(str(ask)), where)
+    return found
+
+
+def domain_intents() -> set[str]:
+    data = yaml.safe_load(DOMAIN.read_text(encoding="utf-8"))
+    intents = set()
+    for intent in data.get("intents") or []:
+        intents.add(next(iter(intent)) if isinstance(intent, dict) else intent)
+    return intents
+
+
+def known_topics() -> set[str]:
+    topics = set(TOPICS)
+    for file in PATHS_DIR.glob("*.yml"):
+        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        topics |= {str(q["id"]) for q in data.get("questions") or [] if "id" in q}
+    return topics
+
+
+QUESTIONS = load_questions()
+
+
+def test_the_file_has_questions_with_text_label_and_source():
+    assert len(QUESTIONS) >= 50
+    for item in QUESTIONS:
+        assert set(item) == {"text", "label", "source"}, item
+        assert item["text"].strip() == item["text"] and item["text"], item
+        assert re.match(r"https?://\S+$", item["source"]), item
+
+
+def test_the_header_states_the_true_count():
+    # The header explains why there are fewer than 100; it must stay true.
+    header = REALWORLD.read_text(encoding="utf-8")
+    pages = {item["source"] for item in QUESTIONS}
+    stated = re.search(r"Count: (\d+) questions from (\d+) pages", header)
+    assert stated, "the header must say how many questions from how many pages"
+    assert (int(stated[1]), int(stated[2])) == (len(QUESTIONS), len(pages))
+
+
+def test_no_question_is_listed_twice():
+    folded = [fold(item["text"]) for item in QUESTIONS]
+    twice = sorted({f for f in folded if folded.count(f) > 1})
+    assert twice == [], f"listed twice: {twice}"
+
+
+def test_every_label_can_be_answered():
+    intents, topics = domain_intents(), known_topics()
+    bad = [
+        f"{item['text']!r}: {item['label']}"
+        for item in QUESTIONS
+        if not (
+            item["label"] in intents
+            or (
+                item["label"].startswith(QUESTION)
+                and item["label"].removeprefix(QUESTION) in topics
+            )
+        )
+    ]
+    assert bad == [], "unknown labels: " + "; ".join(bad)
+
+
+def test_no_realworld_sentence_is_trained_on():
+    training = training_sentences()
+    assert len(training) > 100, "the training data was not found"
+    leaked = [
+        f"{item['text']!r} is in {training[fold(item['text'])]}"
+        for item in QUESTIONS
+        if fold(item["text"]) in training
+    ]
+    assert leaked == [], (
+        "real-world evaluation sentences must not be training data; rephrase "
+        "the training example in your own words: " + "; ".join(leaked)
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "folded"),
+    [
+        ("Mitä teen, jos sairastun?", "mitäteenjossairastun"),
+        ("  SAANKO   työtoiminnasta palkkaa ?", "saankotyötoiminnastapalkkaa"),
+        ("kuka on [ohjaaja](role:ohjaaja)?", "kukaonohjaaja"),
+        ('soita [Kelaan]{"entity": "role", "value": "kela"}', "soitakelaan"),
+    ],
+)
+def test_fold(text: str, folded: str):
+    assert fold(text) == folded
+
+
+def test_the_leak_check_sees_the_training_data():
+    # The check must fail on a real leak: an example of the training data,
+    # written with other case, spacing and punctuation, is still found.
+    example = next(
+        line.strip()[2:]
+        for file in sorted(NLU_DIR.rglob("*.yml"))
+        for item in (yaml.safe_load(file.read_text(encoding="utf-8")) or {}).get("nlu")
+        or []
+        if "intent" in item
+        for line in str(item.get("examples") or "").splitlines()
+        if line.strip().startswith("- ")
+    )
+    assert fold("  " + example.upper() + " ?!") in training_sentences()
