@@ -1,9 +1,10 @@
 """Rasa in-process: NLU parse latency and what each Rasa-side change buys.
 
 Runs in the bot environment (Python 3.10, Rasa 3.6), started by
-tests/bench/bench.py, which also starts the action server it calls:
+benchmarks/bench.py, which also starts the action server it calls:
 
-    .venv-rasa/bin/python tests/bench/bench_rasa.py --model M --endpoints E \
+    PYTHONPATH=bot .venv-rasa/bin/python benchmarks/bench_rasa.py \
+        --model M --endpoints E \
         --out RESULT.json --work DIR [--turns 100] [--rounds 2]
 
 1. Loads the model once with Rasa's Agent as Rasa comes (the endpoints file:
@@ -53,8 +54,8 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
-sys.path.insert(0, str(ROOT / "bot"))
+ROOT = HERE.parent
+# bot/ (polkuopas_speedups) is on PYTHONPATH: benchmarks/bench.py sets it.
 
 QUESTION = "kuka on minun työvalmentajani?"
 EXPECTED = "Sari Lehtonen"

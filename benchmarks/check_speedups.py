@@ -1,6 +1,6 @@
 """Checks of bot/polkuopas_speedups.py inside Rasa (the bot environment).
 
-    PYTHONPATH=bot .venv-rasa/bin/python tests/check_speedups.py [--spacy]
+    PYTHONPATH=bot .venv-rasa/bin/python -m benchmarks.check_speedups [--spacy]
 
 Run by tests/test_speedups.py. No model is loaded: the tracker store is driven
 the way Rasa's MessageProcessor drives it (get_or_create_tracker, update, save)
@@ -38,7 +38,7 @@ from typing import Any
 warnings.filterwarnings("ignore")
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bot"))
+# bot/ (polkuopas_speedups) is on PYTHONPATH, as the usage line above says.
 
 import polkuopas_speedups as speedups  # noqa: E402
 from rasa.core.tracker_store import SQLTrackerStore  # noqa: E402
