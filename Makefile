@@ -72,9 +72,11 @@ $(BOT_STAMP): bot/requirements.txt
 
 # --- the two commands ---------------------------------------------------------
 
+# One line per stage on the terminal (installing, demo data, model, each
+# server); the rest goes to var/log/. Ctrl-C stops every server.
 .PHONY: run
-run: install demo train ## install what is missing, seed the demo, start everything
-	@scripts/run.sh
+run: ## install what is missing, seed the demo, start everything
+	@MAKE="$(MAKE)" scripts/run.sh
 
 .PHONY: test
 test: install browser-deps scaleout-deps lint paths-check nlu-vocab-check train test-stories ## install what is missing and run every test
