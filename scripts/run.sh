@@ -28,12 +28,10 @@ mkdir -p var/log
 pids=()
 stop() {
   trap - EXIT INT TERM
-  echo
-  if [ ${#pids[@]} -gt 0 ]; then
-    echo "==> stopping (Rasa may take half a minute)"
-    kill "${pids[@]}" 2>/dev/null || true
-    wait "${pids[@]}" 2>/dev/null || true
-  fi
+  [ ${#pids[@]} -gt 0 ] || return 0
+  printf "\n==> stopping the servers (Rasa may take half a minute)\n"
+  kill "${pids[@]}" 2>/dev/null || true
+  wait "${pids[@]}" 2>/dev/null || true
   echo "Polkuopas stopped."
 }
 stopped_by_user() {
