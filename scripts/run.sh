@@ -45,10 +45,25 @@ elapsed() { # seconds -> "42 s" or "3 min 5 s"
   if [ "$1" -ge 60 ]; then echo "$(($1 / 60)) min $(($1 % 60)) s"; else echo "$1 s"; fi
 }
 
-# stage LABEL LOG COMMAND...: run COMMAND with its output in LOG, showing a dot
-# every 5 s; on failure show the end of LOG and stop.
+# What Rasa is training, from its log: the component, and its epochs if it
+# reports them ("DIETClassifier, Epochs: 51%").
+training_status() {
+  tr '\r' '\n' <"$1" | awk '
+    /Starting to train component/ {
+      split($0, quoted, "\047"); component = quoted[2]; epochs = ""
+    }
+    match($0, /Epochs: *[0-9]+%/) { epochs = substr($0, RSTART, RLENGTH) }
+    END {
+      gsub(/ +/, " ", epochs)
+      if (component != "") printf "%s%s", component, (epochs != "" ? ", " epochs : "")
+    }'
+}
+
+# stage LABEL LOG COMMAND...: run COMMAND with its output in LOG, showing the
+# time it has taken (and what it is doing, for training) on a terminal, a dot
+# every 5 s elsewhere; on failure show the end of LOG and stop.
 stage() {
-  local label=$1 log=$2 waited=0
+  local label=$1 log=$2 waited=0 status
   shift 2
   printf "==> %s:" "$label"
   "$@" >"$log" 2>&1 &
@@ -56,8 +71,14 @@ stage() {
   while kill -0 "${pids[-1]}" 2>/dev/null; do
     sleep 1
     waited=$((waited + 1))
-    if [ $((waited % 5)) -eq 0 ]; then printf "."; fi
+    if [ -t 1 ]; then
+      status=$(training_status "$log")
+      printf "\r\033[K==> %s: %s%s" "$label" "$(elapsed "$waited")" "${status:+ ($status)}"
+    elif [ $((waited % 5)) -eq 0 ]; then
+      printf "."
+    fi
   done
+  if [ -t 1 ]; then printf "\r\033[K==> %s:" "$label"; fi
   if ! wait "${pids[-1]}"; then
     echo " failed; the end of $log:"
     tail -n 25 "$log"
