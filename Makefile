@@ -78,9 +78,11 @@ $(BOT_STAMP): bot/requirements.txt $(CONTRACT)/pyproject.toml
 
 # --- the two commands ---------------------------------------------------------
 
+# One line per stage on the terminal (installing, demo data, model, each
+# server); the rest goes to var/log/. Ctrl-C stops every server.
 .PHONY: run
-run: install demo train ## install what is missing, seed the demo, start everything
-	@scripts/run.sh
+run: ## install what is missing, seed the demo, start everything
+	@MAKE="$(MAKE)" scripts/run.sh
 
 .PHONY: test
 test: install browser-deps scaleout-deps lint paths-check nlu-vocab-check train test-stories ## install what is missing and run every test
@@ -138,12 +140,12 @@ test-scaleout: $(APP_STAMP) $(BOT_STAMP) scaleout-deps ## scale-out tests only: 
 
 .PHONY: eval-nlu
 eval-nlu: $(BOT_STAMP) ## NLU benchmark: our pipeline and Rasa's default, side by side
-	$(BOT)/python bot/eval_nlu.py --out reports/nlu.md
+	$(BOT)/python -m benchmarks.eval_nlu --out reports/nlu.md
 
 .PHONY: bench
 bench: $(APP_STAMP) $(BOT_STAMP) ## speed figures, Rasa stock vs Polkuopas as shipped -> reports/bench.md (~10 min)
 	@test -f $(MODEL) || { echo "no trained model at $(MODEL): run make train first"; exit 1; }
-	$(APP)/python tests/bench/bench.py --model $(MODEL) --out reports/bench.md
+	$(APP)/python -m benchmarks.bench --model $(MODEL) --out reports/bench.md
 
 # `make loadtest CLIENTS=50 DURATION=120`; LOADTEST_ARGS for the rest (README).
 CLIENTS ?= 50
@@ -152,7 +154,7 @@ LOADTEST_ARGS ?=
 
 .PHONY: loadtest
 loadtest: $(APP_STAMP) $(BOT_STAMP) ## load test: CLIENTS (50) conversations for DURATION (120) s -> reports/load.md
-	$(APP)/python tests/load/loadtest.py --clients $(CLIENTS) --duration $(DURATION) \
+	$(APP)/python -m benchmarks.load.loadtest --clients $(CLIENTS) --duration $(DURATION) \
 	  --out reports/load.md $(LOADTEST_ARGS)
 
 .PHONY: demo

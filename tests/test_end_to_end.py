@@ -13,7 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from polkuopas_stack import (
+
+from benchmarks.servers import (
     Processes,
     demo_admin,
     free_port,

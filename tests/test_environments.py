@@ -68,7 +68,6 @@ def test_rasa_reads_the_shipped_endpoints_with_the_environment(bot_python):
     # it is, and every action call would go to a URL named "${...}").
     script = (
         "import json, sys\n"
-        "sys.path.insert(0, 'bot')\n"
         "from rasa.core.utils import AvailableEndpoints\n"
         "e = AvailableEndpoints.read_endpoints('bot/endpoints.yml')\n"
         "print(json.dumps([e.action.url, e.action.headers, e.tracker_store.type]))\n"
@@ -81,6 +80,7 @@ def test_rasa_reads_the_shipped_endpoints_with_the_environment(bot_python):
         cwd=PROJECT_ROOT,
         env={
             "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": "bot",
             "RASA_TELEMETRY_ENABLED": "false",
             "POLKUOPAS_ACTION_URL": "http://127.0.0.1:5999/webhook",
             "POLKUOPAS_ACTION_SECRET": "s3cret",

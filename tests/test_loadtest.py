@@ -1,4 +1,4 @@
-"""The load test's pure parts (tests/load/): clients, conversations, checks, figures.
+"""The load test's pure parts (benchmarks/load/): clients, conversations, checks.
 
 The checks are tried on the answers the real custom actions give for what each
 message means, so a check that the product's answer cannot pass (or that any
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import random
-import sys
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from benchmarks.load import loadtest, results, scenario
 from polkuopas.bot_actions import (
     ActionContact,
     ActionCurrentStep,
@@ -33,12 +33,6 @@ from polkuopas.bot_actions import (
 from polkuopas.messages import Messages
 from polkuopas.settings import PROJECT_ROOT
 from polkuopas.store import open_store
-
-sys.path[:0] = [str(PROJECT_ROOT / "tests" / "load")]
-
-import loadtest  # noqa: E402
-import results  # noqa: E402
-import scenario  # noqa: E402
 
 ACTIONS = {
     "greet": ActionGreet,

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
+
 from polkuopas_contract.personal_data import (
     CARD,
     CENTURY,

@@ -1,7 +1,7 @@
 """bot/polkuopas_rasa/speedups.py and trackerstore.py keep Rasa's behaviour (run
 in the bot environment).
 
-tests/check_speedups.py runs inside Rasa without loading a model: the cached
+benchmarks/check_speedups.py runs inside Rasa without loading a model: the cached
 tracker store against Rasa's own SQLTrackerStore on temporary SQLite files
 (same rows, same trackers, the window, failed turns, new sessions, purge), the
 patches against what they replace, and spaCy without its NER against spaCy
@@ -46,7 +46,7 @@ def results() -> dict[str, str]:
     if not BOT_PYTHON.exists():
         pytest.fail("the bot environment .venv-rasa is missing: run `make install`")
     done = subprocess.run(
-        [str(BOT_PYTHON), "tests/check_speedups.py", "--spacy"],
+        [str(BOT_PYTHON), "-m", "benchmarks.check_speedups", "--spacy"],
         cwd=PROJECT_ROOT,
         env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "bot")},
         capture_output=True,
@@ -57,7 +57,7 @@ def results() -> dict[str, str]:
     try:
         return json.loads(done.stdout)
     except json.JSONDecodeError:
-        pytest.fail(f"tests/check_speedups.py failed:\n{done.stderr[-3000:]}")
+        pytest.fail(f"benchmarks/check_speedups.py failed:\n{done.stderr[-3000:]}")
 
 
 def test_every_check_ran(results):

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from polkuopas_stack import Processes, demo_admin, free_port, server_env
 
+from benchmarks.servers import Processes, demo_admin, free_port, server_env
 from polkuopas.settings import PROJECT_ROOT
 from polkuopas.store import open_store
 

@@ -17,7 +17,7 @@ import sys
 import threading
 from pathlib import Path
 
-from polkuopas_stack import (
+from benchmarks.servers import (
     Processes,
     demo_admin,
     free_port,
@@ -25,7 +25,6 @@ from polkuopas_stack import (
     rasa_config,
     server_env,
 )
-
 from polkuopas.settings import PROJECT_ROOT
 
 CHROMIUM = Path(os.environ.get("POLKUOPAS_CHROMIUM", "/usr/bin/chromium"))

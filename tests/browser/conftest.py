@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from polkuopas_stack import require_model
+
+from benchmarks.servers import require_model
 
 from .browser_stack import CHROMIUM, CHROMIUM_ARGS, Chat, Servers
 

@@ -36,12 +36,13 @@ from urllib.parse import urlsplit
 
 os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
 
-from polkuopas_rasa.lockstore import AtomicRedisLockStore
 from rasa.core.lock_store import RedisLockStore
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+
+from polkuopas_rasa.lockstore import AtomicRedisLockStore
 
 LOCKS = {"stock": RedisLockStore, "atomic": AtomicRedisLockStore}
 

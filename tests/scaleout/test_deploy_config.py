@@ -226,6 +226,19 @@ def test_both_images_install_the_contract_before_what_needs_it(dockerfile, then)
     assert any("actions/contract/".startswith(source) for source in copied)
 
 
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_images_leave_the_benchmarks_out(dockerfile):
+    # benchmarks/ (bench, load test, NLU evaluation, rasa_sdk adapter) is for
+    # developers: nothing of it goes into an image's build context.
+    ignore = dockerfile.with_name(dockerfile.name + ".dockerignore")
+    files = [
+        path.relative_to(PROJECT_ROOT).as_posix()
+        for path in (PROJECT_ROOT / "benchmarks").rglob("*.py")
+    ]
+    assert files
+    assert [f for f in files if allowed_by(ignore, f)] == []
+
+
 def run_commands(dockerfile: Path) -> list[str]:
     """The shell-form RUN instructions, continuation lines joined."""
     text = re.sub(r"\\\n", " ", dockerfile.read_text())

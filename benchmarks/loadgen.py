@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from reporting import percentile
+from benchmarks.reporting import percentile
 
 
 def build_request(

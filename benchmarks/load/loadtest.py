@@ -1,6 +1,6 @@
 """`make loadtest`: simulated clients chat with the whole stack for a bounded time.
 
-    .venv/bin/python tests/load/loadtest.py [--clients 50] [--duration 120]
+    .venv/bin/python -m benchmarks.load.loadtest [--clients 50] [--duration 120]
         [--think 2 6] [--timeout 10] [--goal-p95 500] [--no-web]
         [--out reports/load.md]
 
@@ -8,15 +8,15 @@ By default it starts its own stack on free loopback ports, as `make run` does
 but with a temporary client store: the action server, Rasa with the trained
 model (bot/models/polkuopas.tar.gz, made by `make train`) and the shipped
 bot/endpoints.yml (its SQLite tracker store pointed at a temporary file), and
-the web app. The store is seeded with the load clients (tests/load/scenario.py:
+the web app. The store is seeded with the load clients (benchmarks/load/scenario.py:
 each with their own professionals and personal token, on the three paths).
 
 Against a stack that is already running, seed its store first, then point the
 load test at it:
 
-    .venv/bin/python tests/load/loadtest.py seed --db var/polkuopas.db \\
+    .venv/bin/python -m benchmarks.load.loadtest seed --db var/polkuopas.db \\
         --clients 50 --out var/load-clients.json
-    .venv/bin/python tests/load/loadtest.py --rasa-url http://127.0.0.1:5005 \\
+    .venv/bin/python -m benchmarks.load.loadtest --rasa-url http://127.0.0.1:5005 \\
         --web-url http://127.0.0.1:8000 --clients-file var/load-clients.json \\
         [--pid rasa=PID ...]
 
@@ -52,15 +52,11 @@ from urllib.parse import urlsplit
 
 import yaml
 
-LOAD = Path(__file__).resolve().parent
-sys.path[:0] = [str(LOAD), str(LOAD.parent / "bench")]
-
-import results  # noqa: E402
-import scenario  # noqa: E402
-from loadgen import Connection, HttpError, build_request, json_body  # noqa: E402
-from reporting import command_output, cpu_model, memory_gb  # noqa: E402
-from results import Record, Sample  # noqa: E402
-from servers import (  # noqa: E402
+from benchmarks.load import results, scenario
+from benchmarks.load.results import Record, Sample
+from benchmarks.loadgen import Connection, HttpError, build_request, json_body
+from benchmarks.reporting import command_output, cpu_model, memory_gb
+from benchmarks.servers import (
     APP_PYTHON,
     BOT_PYTHON,
     HOST,
@@ -72,9 +68,8 @@ from servers import (  # noqa: E402
     our_action_server,
     rasa_server,
 )
-
-from polkuopas.catalog import load_catalog  # noqa: E402
-from polkuopas.settings import Settings  # noqa: E402
+from polkuopas.catalog import load_catalog
+from polkuopas.settings import Settings
 
 MODEL = PROJECT_ROOT / "bot" / "models" / "polkuopas.tar.gz"
 ENDPOINTS = PROJECT_ROOT / "bot" / "endpoints.yml"
@@ -607,7 +602,7 @@ def setup_items(args, stack: Stack, clients: list[scenario.LoadClient]) -> list[
         f"{len(clients)} simulated clients at once for {args.duration:.0f} s, all "
         "on loopback (127.0.0.1); each has its own personal token (sent as "
         "`Authorization: Bearer`), its own professionals with made-up names, and "
-        f"is on one of the paths {', '.join(paths)} (tests/load/scenario.py)",
+        f"is on one of the paths {', '.join(paths)} (benchmarks/load/scenario.py)",
         f"think time before every message: {args.think[0]:g}-{args.think[1]:g} s, "
         "uniformly random (a person reads the answer and types); clients arrive "
         f"spread over the first {args.think[1]:g} s; a new conversation (a new "

@@ -1,13 +1,17 @@
-"""Start and stop the servers the benchmark measures, on free loopback ports.
+"""Start and stop the real servers, on free loopback ports: the one launcher of
+the benchmarks (bench, load test) and the end-to-end and browser tests.
 
 Each server is a subprocess in its own process group with its log in the run's
-temporary folder; `Server.stop` ends exactly that group. The client store is a
-temporary SQLite file seeded with the demo data, with personal tokens issued
-the way `polkuopas client token` does.
+temporary folder, waited for until healthy; `Server.stop` ends exactly that
+group. The client store is a temporary SQLite file seeded with the demo data,
+with personal tokens issued the way `polkuopas client token` does. Rasa gets
+the product's endpoints and the token channel's credentials (`rasa_config`) or
+the benchmark's own (`rasa_server`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -15,8 +19,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import yaml
@@ -30,6 +36,7 @@ from polkuopas.store import open_store
 APP_PYTHON = Path(sys.executable)
 BOT_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
 RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
+MODEL = PROJECT_ROOT / "bot" / "models" / "polkuopas.tar.gz"
 HOST = "127.0.0.1"
 BENCH = Path(__file__).resolve().parent
 # The shared secret Rasa sends to the action server (bot/endpoints.yml).
@@ -76,6 +83,8 @@ class Server:
     log: Path
     env: dict[str, str] = field(default_factory=base_env)
     cwd: Path = PROJECT_ROOT
+    # "a": a server started again under the same name keeps its earlier log.
+    log_mode: str = "w"
     process: subprocess.Popen | None = None
     began: float = 0.0
     started_in: float = 0.0
@@ -90,7 +99,7 @@ class Server:
 
     def launch(self) -> None:
         self.began = time.monotonic()
-        with self.log.open("w") as log:
+        with self.log.open(self.log_mode) as log:
             self.process = subprocess.Popen(
                 self.command,
                 env=self.env,
@@ -153,19 +162,20 @@ class Server:
         except OSError:
             return "(no log)"
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 20) -> subprocess.Popen | None:
         process, self.process = self.process, None
         if process is None or process.poll() is not None:
-            return
+            return process
         try:
             os.killpg(process.pid, signal.SIGTERM)
         except ProcessLookupError:
-            return
+            return process
         try:
-            process.wait(timeout=20)
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
+        return process
 
 
 @dataclass
@@ -189,7 +199,7 @@ class DemoStore:
 
 def revert_env(revert: tuple[str, ...]) -> dict[str, str]:
     """The environment of an action server with the changes in `revert`
-    undone (tests/bench/app_side/polkuopas_bench_revert.py)."""
+    undone (benchmarks/app_side/polkuopas_bench_revert.py)."""
     env = base_env()
     if revert:
         env["PYTHONPATH"] = str(BENCH / "app_side")
@@ -224,8 +234,9 @@ def our_action_server(
 def sdk_action_server(
     root: Path, store: Path, *, tag: str = "rasa_sdk", revert: tuple[str, ...] = ()
 ) -> Server:
-    """rasa_sdk's own Sanic server (`python -m rasa_sdk`, what `rasa run
-    actions` starts) on the same actions."""
+    """rasa_sdk's own Sanic server (what `rasa run actions` starts) on the same
+    actions: `python -m benchmarks.sdk_actions`, rasa_sdk's main registering
+    our adapters."""
     port = free_port()
     env = revert_env(revert)
     env.update(
@@ -236,7 +247,7 @@ def sdk_action_server(
     return Server(
         name=f"action server ({tag})",
         command=[
-            str(APP_PYTHON), "-m", "rasa_sdk", "--actions", "polkuopas.sdk_actions",
+            str(APP_PYTHON), "-m", "benchmarks.sdk_actions",
             "--port", str(port), "--cors", "",
         ],
         port=port,
@@ -260,7 +271,7 @@ def rasa_server(
     """`rasa run` with the token channel and `endpoints` (a dict for
     endpoints.yml, whose ${POLKUOPAS_ACTION_URL} and ${POLKUOPAS_ACTION_SECRET}
     Rasa fills in). `stock`: without the speed-ups the channel installs
-    (tests/bench/rasa_side/sitecustomize.py)."""
+    (benchmarks/rasa_side/sitecustomize.py)."""
     port = free_port()
     endpoints_file = root / f"endpoints-{tag}.yml"
     endpoints_file.write_text(yaml.safe_dump(endpoints), encoding="utf-8")
@@ -294,3 +305,96 @@ def rasa_server(
         log=root / f"rasa-{tag}.log",
         env=env,
     )  # fmt: skip
+
+
+# --- the whole stack as the product ships it (end-to-end and browser tests) -----
+
+
+def require_model() -> None:
+    if not MODEL.exists():
+        raise ServerFailed(f"no trained model at {MODEL}: run `make train` first")
+
+
+@contextlib.contextmanager
+def demo_admin(db: Path) -> Iterator[Admin]:
+    """The demo clients and professionals in `db`; the Admin to add more."""
+    store = open_store(db)
+    admin = Admin(store, load_catalog(PROJECT_ROOT / "paths"), "test")
+    list(seed_demo(admin))
+    try:
+        yield admin
+    finally:
+        store.db.close()
+
+
+def server_env(db: Path, action_port: int, secret: str, **settings: str):
+    """What the action server, Rasa and the web app read from the environment."""
+    return {
+        **base_env(),
+        "POLKUOPAS_DB": str(db),
+        "POLKUOPAS_ACTION_PORT": str(action_port),
+        "POLKUOPAS_ACTION_URL": f"http://{HOST}:{action_port}/webhook",
+        "POLKUOPAS_ACTION_SECRET": secret,
+        # bot/ (polkuopas_rasa), then any PYTHONPATH of this run.
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (str(PROJECT_ROOT / "bot"), os.environ.get("PYTHONPATH")) if p
+        ),
+        **settings,
+    }
+
+
+def rasa_config(root: Path, db: Path, tracker_db: Path) -> tuple[Path, Path]:
+    """The product's endpoints file as it is (action URL and secret from the
+    environment, the tracker store with its speed-ups) but for the tracker
+    database, `tracker_db`; and the token channel's credentials on `db`; the two
+    files written in `root`."""
+    text = (PROJECT_ROOT / "bot" / "endpoints.yml").read_text(encoding="utf-8")
+    shipped = "  db: var/rasa-tracker.db\n"
+    if text.count(shipped) != 1:
+        raise ServerFailed("bot/endpoints.yml: tracker db line moved")
+    endpoints = root / "endpoints.yml"
+    endpoints.write_text(text.replace(shipped, f"  db: {tracker_db}\n"), "utf-8")
+    credentials = root / "credentials.yml"
+    credentials.write_text(f"polkuopas_rasa.channel.TokenRestInput:\n  db: {db}\n")
+    return endpoints, credentials
+
+
+def rasa_command(endpoints: Path, credentials: Path, port: int, *extra: str):
+    return [
+        str(RASA), "run", "--model", str(MODEL), "--endpoints", str(endpoints),
+        "--credentials", str(credentials), "--interface", HOST,
+        "--port", str(port), *extra,
+    ]  # fmt: skip
+
+
+class Processes:
+    """Servers by name, each logging to its own file in `root`, stopped together."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.running: dict[str, Server] = {}
+        self.logs: dict[str, Path] = {}
+
+    def spawn(self, name, command, env, health: str, limit: float):
+        """Start `command` and wait until `health` (a URL) answers 200."""
+        url = urlsplit(health)
+        server = Server(
+            name=name,
+            command=[str(part) for part in command],
+            port=url.port or 80,
+            health_path=url.path,
+            log=self.logs.setdefault(name, self.root / f"{name}.log"),
+            env=env,
+            log_mode="a",
+        )
+        self.running[name] = server
+        server.start(limit)
+        return server.process
+
+    def stop(self, name: str, timeout: float = 30) -> subprocess.Popen | None:
+        return self.running.pop(name).stop(timeout)
+
+    def stop_all(self) -> None:
+        for server in self.running.values():
+            server.stop()
+        self.running.clear()

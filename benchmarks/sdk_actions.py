@@ -1,26 +1,32 @@
-"""The same actions for rasa_sdk's own action server (Sanic), for comparison.
+"""The same actions on rasa_sdk's own action server (Sanic), for comparison.
 
-    python -m rasa_sdk --actions polkuopas.sdk_actions --port 5055
+    python -m benchmarks.sdk_actions --port 5055 [rasa_sdk's other options]
 
-rasa_sdk registers every imported subclass of `Action` and instantiates it with
-no arguments. Our actions take their `Services` in the constructor (the FastAPI
-server builds them once, `polkuopas.action_server`), so this module subclasses
-each of them with a no-argument constructor; the services (store, paths,
-texts) are opened lazily on the first action call from `polkuopas.settings`
-(POLKUOPAS_DB, POLKUOPAS_PATHS_DIR), never at import time, and shared by all
-actions of the process.
+rasa_sdk instantiates every action it registers with no arguments. Our actions
+take their `Services` in the constructor (the FastAPI server builds them once,
+`polkuopas.action_server`), so this module subclasses each of them with a
+no-argument constructor; the services (store, paths, texts) are opened lazily
+on the first action call from `polkuopas.settings` (POLKUOPAS_DB,
+POLKUOPAS_PATHS_DIR), never at import time, and shared by all actions of the
+process.
 
-rasa_sdk's scan would also find our own classes, which need the argument;
-importing this module marks them abstract (`inspect.isabstract`), so rasa_sdk
-skips them and registers only the adapters. That makes them impossible to
-instantiate in the importing process: import this module only in rasa_sdk's
-server, never next to `polkuopas.action_server`. Used by `make bench`
-(tests/bench/); the product runs `python -m polkuopas.action_server`.
+`main` is `python -m rasa_sdk` (rasa_sdk.__main__: same options, logging,
+executor and Sanic server) but for one step: it registers exactly these
+adapters instead of scanning for every imported subclass of `Action`. The scan
+would find our own classes too and fail on their constructor argument; marking
+them abstract to hide them would change them for every importer. Used by
+`make bench` (benchmarks/); the product runs `python -m polkuopas.action_server`.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+
+from rasa_sdk import utils
+from rasa_sdk.constants import APPLICATION_ROOT_LOGGER_NAME
+from rasa_sdk.endpoint import create_argument_parser, run
+from rasa_sdk.executor import ActionExecutor
 
 from polkuopas import bot_actions as actions
 from polkuopas.bot_actions import ACTIONS, PolkuopasAction, Services
@@ -116,10 +122,35 @@ SDK_ACTIONS: tuple[type[PolkuopasAction], ...] = (
     ActionFallback,
 )
 if [a.NAME for a in SDK_ACTIONS] != [a.NAME for a in ACTIONS]:
-    raise ImportError("polkuopas.sdk_actions: an action has no adapter here")
+    raise ImportError("benchmarks.sdk_actions: an action has no adapter here")
 
-# rasa_sdk's scan would call `PolkuopasAction()` and `ActionGreet()` (which need
-# their services) too: a non-empty `__abstractmethods__` makes
-# `inspect.isabstract` true for exactly these classes, not for the adapters.
-for _original in (PolkuopasAction, *ACTIONS):
-    _original.__abstractmethods__ = frozenset({"services"})
+
+def main() -> None:
+    """rasa_sdk.__main__.main_from_args with the adapters registered by hand."""
+    args = create_argument_parser().parse_args()
+    logging.getLogger("matplotlib").setLevel(logging.WARN)
+    utils.configure_colored_logging(args.loglevel)
+    utils.configure_file_logging(
+        logging.getLogger(APPLICATION_ROOT_LOGGER_NAME),
+        args.log_file,
+        args.loglevel,
+        args.logging_config_file,
+    )
+    utils.update_sanic_log_level()
+    executor = ActionExecutor()
+    for action in SDK_ACTIONS:
+        executor.register_action(action)
+    run(
+        executor,
+        args.port,
+        args.cors,
+        args.ssl_certificate,
+        args.ssl_keyfile,
+        args.ssl_password,
+        args.auto_reload,
+        args.endpoints,
+    )
+
+
+if __name__ == "__main__":
+    main()

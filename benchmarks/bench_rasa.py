@@ -1,14 +1,15 @@
 """Rasa in-process: NLU parse latency and what each Rasa-side change buys.
 
 Runs in the bot environment (Python 3.10, Rasa 3.6), started by
-tests/bench/bench.py, which also starts the action server it calls:
+benchmarks/bench.py, which also starts the action server it calls:
 
-    .venv-rasa/bin/python tests/bench/bench_rasa.py --model M --endpoints E \
+    PYTHONPATH=bot .venv-rasa/bin/python benchmarks/bench_rasa.py \
+        --model M --endpoints E \
         --out RESULT.json --work DIR [--turns 100] [--rounds 2]
 
 1. Loads the model once with Rasa's Agent as Rasa comes (the endpoints file:
    Rasa's SQL tracker store on a temporary database, and the action server);
-   nothing of bot/polkuopas_speedups.py is installed while it loads, so spaCy
+   nothing of bot/polkuopas_rasa/speedups.py is installed while it loads, so spaCy
    keeps its NER.
 2. NLU: parses every sentence of tests/nlu/eval.yml (p50/p95 per message, the
    time per graph component), with spaCy's NER and without (change 5, here
@@ -16,7 +17,7 @@ tests/bench/bench.py, which also starts the action server it calls:
    when SpacyNLP loads the model).
 3. Conversation turns, side by side in this one process: the same personal
    question for `--turns` turns of one conversation, with each change of
-   bot/polkuopas_speedups.py on top of the one before: Rasa stock; the three
+   bot/polkuopas_rasa/speedups.py on top of the one before: Rasa stock; the three
    patches; spaCy without NER; the cached SQL tracker store; its window of the
    last events; keep-alive, which makes Polkuopas as shipped but for
    TensorFlow's threads, which cannot change once the model has run (the
@@ -53,8 +54,8 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
-sys.path.insert(0, str(ROOT / "bot"))
+ROOT = HERE.parent
+# bot/ (polkuopas_rasa) is on PYTHONPATH: benchmarks/bench.py sets it.
 
 QUESTION = "kuka on minun työvalmentajani?"
 EXPECTED = "Sari Lehtonen"

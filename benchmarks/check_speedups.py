@@ -1,7 +1,7 @@
 """Checks of bot/polkuopas_rasa/speedups.py and trackerstore.py inside Rasa (the
 bot environment).
 
-    PYTHONPATH=bot .venv-rasa/bin/python tests/check_speedups.py [--spacy]
+    PYTHONPATH=bot .venv-rasa/bin/python -m benchmarks.check_speedups [--spacy]
 
 Run by tests/test_speedups.py. No model is loaded: the tracker store is driven
 the way Rasa's MessageProcessor drives it (get_or_create_tracker, update, save)
@@ -39,7 +39,7 @@ from typing import Any
 warnings.filterwarnings("ignore")
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bot"))
+# bot/ (polkuopas_rasa) is on PYTHONPATH, as the usage line above says.
 
 from rasa.core.tracker_store import SQLTrackerStore  # noqa: E402
 from rasa.shared.core.domain import Domain  # noqa: E402
