@@ -342,6 +342,32 @@ class Checks:
             "cached-mixed", lambda: self.tracker_store(0), self.tracker_store
         )
 
+    async def cached_store_deletes_a_conversation(self) -> None:
+        """The client's "Poista keskustelu" on PostgreSQL: every event of the
+        conversation goes, from the table and from the cache; others stay."""
+        from polkuopas_rasa.conversations import delete_conversation
+
+        store = self.tracker_store(100)
+        gone, kept = self.conversation("delete-me"), self.conversation("keep-me")
+        for conversation in (gone, kept):
+            clock = Clock()
+            await store.save(
+                new_tracker(
+                    conversation, session_start(clock) + turn(clock, "hei", "Hei!")
+                )
+            )
+
+        class Agent:
+            tracker_store = store
+            lock_store = LockStore.create(None)
+
+        deleted = await delete_conversation(Agent, gone)
+        expect(deleted > 0, "nothing was deleted")
+        expect(await store.retrieve(gone) is None, "the cache still had it")
+        fresh = self.tracker_store(0)
+        expect(await fresh.retrieve(gone) is None, "its events are still in the table")
+        expect(await fresh.retrieve(kept) is not None, "another conversation went too")
+
     # lock store
 
     async def lock_store_is_redis(self) -> None:
@@ -465,6 +491,7 @@ async def run_checks(args: argparse.Namespace) -> dict[str, Any]:
             "cached_store_save_and_retrieve",
             "cached_store_two_servers",
             "cached_store_with_rasas_store",
+            "cached_store_deletes_a_conversation",
         ]
     if args.redis:
         names += [

@@ -40,6 +40,7 @@ CACHED_CHECKS = [
     "cached_store_save_and_retrieve",
     "cached_store_two_servers",
     "cached_store_with_rasas_store",
+    "cached_store_deletes_a_conversation",
 ]
 LOCK_CHECKS = [
     "lock_store_is_redis",
