@@ -236,3 +236,83 @@ def test_conversations_are_keyed_by_checked_identity(stack):
         senders = {row[0] for row in conn.execute("SELECT sender_id FROM events")}
     assert {"c:demo-suvi:keyed", "anon:keyed"} <= senders
     assert all(s.startswith(("c:", "anon:")) for s in senders)
+
+
+# --- personal data, other languages, deleting (the chat channel) ------------
+
+HETU, PHONE = "010101-123A", "0401234567"
+
+
+def tracker_rows(stack: Stack, conversation: str) -> list[str]:
+    import sqlite3
+
+    with sqlite3.connect(stack.tracker_db) as db:
+        return [
+            row[0]
+            for row in db.execute(
+                "SELECT data FROM events WHERE sender_id = ?", (conversation,)
+            )
+        ]
+
+
+def test_personal_data_is_removed_before_rasa_and_the_client_told_once(stack):
+    token = stack.tokens["demo-suvi"]
+    first = stack.ask(
+        f"mulla on hetu {HETU} ja puhelin {PHONE}, kuka on mun ohjaaja", token, "pii"
+    )
+    texts = [m.get("text") or "" for m in first]
+    assert texts[0].startswith(
+        "Poistin viestistäsi henkilötunnuksen ja puhelinnumeron."
+    )
+    # The rest of the message is answered as if the data had not been there.
+    assert "Mika Salonen" in "\n".join(texts[1:])
+    again = stack.text(f"soita mulle {PHONE}", token, sender="pii")
+    assert "Poistin" not in again
+    stored = "\n".join(tracker_rows(stack, "c:demo-suvi:pii"))
+    assert stored
+    assert "[henkilötunnus]" in stored
+    for secret in (HETU, PHONE, "123A", "040 123"):
+        assert secret not in stored
+    for log in stack.logs:
+        text = log.read_text(errors="replace")
+        assert HETU not in text and PHONE not in text
+
+
+def test_swedish_and_english_are_answered_in_their_language(stack):
+    swedish = stack.text("jag vill prata svenska", sender="sv")
+    assert "Polkuopas talar bara finska" in swedish
+    english = stack.text("who is my job coach?", stack.tokens["demo-suvi"], "en")
+    assert "Polkuopas speaks only Finnish" in english
+    # The client's own coordinator, by name and number.
+    assert "Anna Virtanen" in english and "040 000 1004" in english
+    # Finnish without ä and ö stays Finnish.
+    finnish = stack.text("kuka on mun tyovalmentaja", stack.tokens["demo-suvi"], "fi")
+    assert "Sari Lehtonen" in finnish
+
+
+def test_client_deletes_their_conversation_for_good(stack):
+    token = stack.tokens["demo-suvi"]
+    stack.ask("missä vaiheessa olen?", token, "gone")
+    stack.ask("kuka on minun työvalmentajani?", token, "kept")
+    assert tracker_rows(stack, "c:demo-suvi:gone")
+    url = stack.url.replace("/webhook", "/conversation/delete")
+    response = httpx.post(
+        url,
+        json={"sender": "gone"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert response.status_code == 200
+    assert response.json()["deleted"] is True
+    assert tracker_rows(stack, "c:demo-suvi:gone") == []
+    assert tracker_rows(stack, "c:demo-suvi:kept")
+    # Without the token the same sender is another (anonymous) conversation:
+    # nothing of the client's is touched.
+    httpx.post(url, json={"sender": "kept"}, timeout=30)
+    assert tracker_rows(stack, "c:demo-suvi:kept")
+
+
+def test_delete_refuses_a_bad_sender(stack):
+    url = stack.url.replace("/webhook", "/conversation/delete")
+    assert httpx.post(url, json={"sender": "../x"}, timeout=30).status_code == 400
+    assert httpx.post(url, content=b"nope", timeout=30).status_code == 400
