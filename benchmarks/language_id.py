@@ -6,8 +6,9 @@ English must be told apart, on sentences nobody here wrote for this.
 Finnish: every sentence of data/nlu/ (the training data, written with typos
 and without ä/ö on purpose), tests/nlu/eval.yml and tests/nlu/realworld.yml
 (copied from public pages), less the intent other_language (Swedish and
-English on purpose) and the few others listed in tests/nlu/languages.yml. Swedish and English: tests/nlu/languages.yml
-(copied from public pages). Measured: the shipped detector
+English on purpose) and the few others listed in tests/nlu/languages.yml.
+Swedish and English: tests/nlu/languages.yml (copied from public pages).
+Measured: the shipped detector
 (bot/polkuopas_rasa/language.py) and, when they are importable in the same
 environment, the other candidates (py3langid 0.4, which needs NumPy 2, and
 pycld2), each at
