@@ -44,9 +44,18 @@ MAX_ATTEMPTS = 50
 class AtomicRedisLockStore(RedisLockStore):
     """Rasa's Redis lock store with compare-and-set changes (WATCH/MULTI)."""
 
-    def __init__(self, *args: Any, url: str | None = None, **kwargs: Any) -> None:
-        # Rasa's endpoint config calls the host `url`, as its own Redis
-        # lock store reads it.
+    def __init__(
+        self,
+        *args: Any,
+        endpoint_config: Any = None,
+        url: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        # Rasa builds a lock store named by its module path with the endpoint
+        # config alone; the host is its `url`, as for Rasa's own Redis store.
+        if endpoint_config is not None:
+            kwargs = {**endpoint_config.kwargs, **kwargs}
+            url = endpoint_config.url
         if url is not None and "host" not in kwargs:
             kwargs["host"] = url
         super().__init__(*args, **kwargs)

@@ -195,7 +195,10 @@ class Checks:
             )
         lock = self.endpoints.lock_store
         expect(lock is not None, "no lock_store")
-        expect(lock.type == "redis", f"lock_store type {lock.type!r}")
+        expect(
+            lock.type == "polkuopas_rasa.lockstore.AtomicRedisLockStore",
+            f"lock_store type {lock.type!r}",
+        )
         for key, variable in [
             ("url", "LOCK_STORE_HOST"),
             ("port", "LOCK_STORE_PORT"),
@@ -372,6 +375,10 @@ class Checks:
 
     async def lock_store_is_redis(self) -> None:
         store = self.lock_store()
+        expect(
+            type(store).__name__ == "AtomicRedisLockStore",
+            f"Rasa made a {type(store).__name__}, not the atomic lock store",
+        )
         expect(store.red.ping(), "Redis does not answer PING")
         expect(
             store.key_prefix == "polkuopas:lock:",

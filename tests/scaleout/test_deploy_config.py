@@ -157,7 +157,10 @@ def test_endpoints_are_what_rasa_expands_and_accepts():
     endpoints = yaml.safe_load(text)
     assert endpoints["tracker_store"]["type"] == "SQL"
     assert endpoints["tracker_store"]["dialect"] == "postgresql"
-    assert endpoints["lock_store"]["type"] == "redis"
+    assert (
+        endpoints["lock_store"]["type"]
+        == "polkuopas_rasa.lockstore.AtomicRedisLockStore"
+    )
     # Rasa's Redis lock store takes an alphanumeric key prefix only.
     assert endpoints["lock_store"]["key_prefix"].isalnum()
     assert set(endpoints) == {"action_endpoint", "tracker_store", "lock_store"}
