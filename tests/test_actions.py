@@ -481,3 +481,48 @@ async def test_second_miss_offers_a_person(services):
     assert messages[0]["buttons"] == [
         {"title": "Haluan jutella ihmisen kanssa", "payload": "/request_human"}
     ]
+
+
+# --- another language ----------------------------------------------------------
+
+
+async def other_language(services, lang: str, client: str | None = None):
+    from polkuopas.bot_actions import ActionOtherLanguage
+
+    status = "valid" if client else "none"
+    other = Tracker.from_dict(
+        {
+            "sender_id": "test",
+            "slots": {},
+            "latest_message": {
+                "intent": {"name": "other_language", "confidence": 1.0},
+                "entities": [{"entity": "language", "value": lang}],
+                "text": f'/other_language{{"language": "{lang}"}}',
+                "intent_ranking": [],
+                "metadata": {"polkuopas": {"identity": status, "client_id": client}},
+            },
+            "events": [],
+        }
+    )
+    dispatcher = CollectingDispatcher()
+    await ActionOtherLanguage(services).run(dispatcher, other, {})
+    return dispatcher.messages
+
+
+async def test_swedish_without_identity_gets_the_general_swedish_answer(services):
+    messages = await other_language(services, "sv")
+    assert said(messages) == ["other_language_sv"]
+    assert messages[0]["text"].startswith("Polkuopas talar bara finska")
+
+
+async def test_english_names_the_clients_own_coordinator_and_number(services):
+    messages = await other_language(services, "en", client="demo-suvi")
+    assert said(messages) == ["other_language_en_known"]
+    text = messages[0]["text"]
+    assert text.startswith("Polkuopas speaks only Finnish for now.")
+    assert "Anna Virtanen" in text and "040 000 1004" in text
+
+
+async def test_an_unknown_language_value_is_answered_in_english(services):
+    messages = await other_language(services, "de")
+    assert said(messages) == ["other_language_en"]

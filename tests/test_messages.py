@@ -29,7 +29,9 @@ def names_in_code() -> set[str]:
     said = {name for call in calls for name in re.findall(r'"(\w+)"', call)}
     # `.text("name", ...)`, and the tables of names: labels, pages, demo buttons.
     texts = set(re.findall(r'\.text\(\s*"(\w+)"', TEXT_SOURCES))
-    tables = set(re.findall(r'"((?:label|page|demo_client)_\w+)"', TEXT_SOURCES))
+    tables = set(
+        re.findall(r'"((?:label|page|demo_client|other_language)_\w+)"', TEXT_SOURCES)
+    )
     return said | texts | tables
 
 

@@ -605,6 +605,49 @@ class ActionFallback(PolkuopasAction):
         return previous.get("name") == FALLBACK_INTENT
 
 
+class ActionOtherLanguage(PolkuopasAction):
+    """A message in Swedish or English: the chat channel sends it as the intent
+    other_language with the language. Answered in that language: the service
+    speaks Finnish for now, and who can help (the client's own coordinator by
+    name and number when known)."""
+
+    NAME = "action_other_language"
+    # By language: the answer without a known worker, with one, and the phone.
+    MESSAGES: ClassVar[dict[str, tuple[str, str, str]]] = {
+        "sv": (
+            "other_language_sv",
+            "other_language_sv_known",
+            "other_language_phone_sv",
+        ),
+        "en": (
+            "other_language_en",
+            "other_language_en_known",
+            "other_language_phone_en",
+        ),
+    }
+
+    def answer(self, dispatcher, turn, tracker):
+        lang = next(tracker.get_latest_entity_values("language"), None)
+        general, known, phone = self.MESSAGES.get(lang, self.MESSAGES["en"])
+        main = main_contacts(turn.view) if turn.view else None
+        if not main:
+            self.say(dispatcher, general)
+            return None
+        role, pros = main
+        pro = pros[0]
+        contact = (
+            self.services.messages.text(phone, phone=pro.phone) if pro.phone else ""
+        )
+        self.say(
+            dispatcher,
+            known,
+            name=pro.name,
+            role=self.catalog.role(role).title_en,
+            contact=contact,
+        )
+        return None
+
+
 ACTIONS: tuple[type[PolkuopasAction], ...] = (
     ActionGreet,
     ActionResponsible,
@@ -616,4 +659,5 @@ ACTIONS: tuple[type[PolkuopasAction], ...] = (
     ActionFollowUp,
     ActionRequestHuman,
     ActionFallback,
+    ActionOtherLanguage,
 )
