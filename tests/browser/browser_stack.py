@@ -41,7 +41,7 @@ CHROMIUM_ARGS = [
 SECRET = "browser-test-secret"
 
 HOST_PAGE = """<!doctype html>
-<html lang="en">
+<html lang="{lang}">
 <head><meta charset="utf-8"><title>Another organisation's intranet</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>
 <body>
@@ -50,7 +50,8 @@ HOST_PAGE = """<!doctype html>
 <p>A plain page on another origin. The Polkuopas widget is embedded below
 with the one-line snippet from /upotus.</p>
 </main>
-<script src="{widget}" data-server="{rasa}" data-title="Polkuopas" defer></script>
+<script src="{widget}" data-server="{rasa}" data-title="Polkuopas"{extra}
+        defer></script>
 </body>
 </html>
 """
@@ -62,6 +63,7 @@ class Servers:
     def __init__(self, root: Path):
         self.root = root
         self.db = root / "store.db"
+        self.tracker_db = root / "tracker.db"
         self.processes = Processes(root)
         self.logs = self.processes.logs
         self.action_port = free_port()
@@ -92,9 +94,7 @@ class Servers:
         self.processes.spawn(name, command, self.env(), health, limit)
 
     def start(self) -> None:
-        endpoints, credentials = rasa_config(
-            self.root, self.db, self.root / "tracker.db"
-        )
+        endpoints, credentials = rasa_config(self.root, self.db, self.tracker_db)
         py = sys.executable
         self.spawn("web", [py, "-m", "polkuopas.web"], f"{self.web}/health", 60)
         self.spawn(
@@ -113,11 +113,18 @@ class Servers:
         )
         self.start_host_page()
 
-    def host_page(self, name: str, rasa: str) -> str:
-        """A plain page on the other origin embedding the widget; its URL."""
+    def host_page(
+        self, name: str, rasa: str, lang: str = "fi", data_lang: str | None = None
+    ) -> str:
+        """A plain page on the other origin embedding the widget; its URL. The
+        widget's own texts follow the page's `lang`, or `data_lang`."""
+        extra = f' data-lang="{data_lang}"' if data_lang else ""
         (self.root / "host" / name).write_text(
             HOST_PAGE.format(
-                widget=f"{self.web}/widget/polkuopas-widget.js", rasa=rasa
+                widget=f"{self.web}/widget/polkuopas-widget.js",
+                rasa=rasa,
+                lang=lang,
+                extra=extra,
             ),
             encoding="utf-8",
         )

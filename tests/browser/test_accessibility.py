@@ -28,7 +28,16 @@ def axe_violations(page) -> list[dict]:
 
 
 @pytest.mark.parametrize(
-    "url", ["/roolit", "/polut/kuntouttava-tyotoiminta", "/polut", "/upotus"]
+    "url",
+    [
+        "/roolit",
+        "/polut/kuntouttava-tyotoiminta",
+        "/polut",
+        "/upotus",
+        "/tietoa",
+        "/tietosuoja",
+        "/saavutettavuus",
+    ],
 )
 def test_page_has_no_serious_axe_violations(page, servers, url):
     page.goto(servers.web + url)
