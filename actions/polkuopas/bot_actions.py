@@ -565,14 +565,14 @@ class ActionRequestHuman(PolkuopasAction):
             if turn.identity.lapsed:
                 self.say(dispatcher, "identity_expired")
             return None
-        return self.offer_contact(dispatcher, view, tracker, "human_confirm")
+        return self.offer_contact(dispatcher, view, tracker)
 
     def offer_contact(
         self,
         dispatcher: CollectingDispatcher,
         view: ClientView,
         tracker: Tracker,
-        message: str,
+        after_miss: bool = False,
     ) -> list[EventType]:
         main = main_contacts(view)
         pros: list[Professional] = main[1] if main else []
@@ -583,7 +583,7 @@ class ActionRequestHuman(PolkuopasAction):
             pro = pros[0]
             self.say(
                 dispatcher,
-                message,
+                "fallback_coordinator" if after_miss else "human_confirm",
                 buttons=YES_NO_BUTTONS,
                 who=possessive(self.role_title(main[0])),
                 name=pro.name,
@@ -652,7 +652,7 @@ class ActionFallback(ActionRequestHuman):
         if intent == SOMETHING_ELSE_INTENT or self.missed_before(tracker):
             if turn.view is not None:
                 return self.offer_contact(
-                    dispatcher, turn.view, tracker, "fallback_coordinator"
+                    dispatcher, turn.view, tracker, after_miss=True
                 )
             self.say(
                 dispatcher,
