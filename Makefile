@@ -105,12 +105,14 @@ paths-check: $(APP_STAMP) ## validate paths/*.yml and paths/roles.yml
 	$(APP)/polkuopas paths check
 
 .PHONY: nlu-vocab
-nlu-vocab: $(APP_STAMP) ## regenerate data/nlu/roles_generated.yml from paths/roles.yml
+nlu-vocab: $(APP_STAMP) ## regenerate the generated NLU data (roles_generated.yml, questions_generated.yml) from paths/
 	$(APP)/python -m polkuopas.nluvocab
+	$(APP)/python -m polkuopas.nluquestions
 
 .PHONY: nlu-vocab-check
 nlu-vocab-check: $(APP_STAMP)
 	$(APP)/python -m polkuopas.nluvocab --check
+	$(APP)/python -m polkuopas.nluquestions --check
 
 .PHONY: docs
 docs: $(APP_STAMP) ## regenerate the CLI and configuration references in docs/ from the code

@@ -36,7 +36,9 @@ FIELDS = [
     ("id",), ("name",), ("start",), ("follow_up",), ("follow_up", "role"),
     ("follow_up", "earliest_months"), ("steps",), ("steps", 0), ("steps", 0, "id"),
     ("steps", 0, "next"), ("steps", 1, "responsible"), ("steps", 1, "pilot"),
-    ("steps", 2, "next"), ("sources",), ("assumptions",),
+    ("steps", 2, "next"), ("sources",), ("assumptions",), ("sources", 1),
+    ("follow_up", "sources"), ("questions",), ("questions", 0),
+    ("questions", 0, "ask"), ("questions", 0, "sources"), ("questions", 1, "role"),
 ]  # fmt: skip
 
 
