@@ -93,7 +93,8 @@ def values(message: dict, *keys: str) -> dict[str, Any]:
 async def test_greet_identified_client_names_their_path(services):
     messages, _ = await run(ActionGreet, services, client="demo-suvi", intent="greet")
     assert said(messages) == ["greet_personal"]
-    assert messages[0]["path_name"] == "Suvin polku"
+    # The service's name, not the example client's ("Suvin polku").
+    assert messages[0]["path_name"] == "Kuntouttavan työtoiminnan polku"
 
 
 async def test_greet_without_identity_is_general(services):
@@ -160,7 +161,7 @@ async def test_without_role_lists_everyone(services):
     assert said(messages) == ["responsible_all"]
     assert messages[0]["lines"].splitlines() == [
         "• Omatyöntekijä: Anna Virtanen",
-        "• TE-asiantuntija: Pekka Nieminen",
+        "• Työllisyysasiantuntija: Pekka Nieminen",
         "• Ohjaaja: Mika Salonen",
         "• Työvalmentaja: Sari Lehtonen",
     ]

@@ -176,7 +176,9 @@ class PolkuopasAction(Action):
             dispatcher,
             "choose_path",
             buttons=[
-                {"title": p.short_name, "payload": payload(intent, path_id=p.id)}
+                # The service's name: the example client's name ("Suvin polku")
+                # belongs to the orientation pages only.
+                {"title": p.name, "payload": payload(intent, path_id=p.id)}
                 for p in self.catalog.paths.values()
             ],
         )
@@ -205,7 +207,7 @@ class ActionGreet(PolkuopasAction):
 
     def answer(self, dispatcher, turn, tracker):
         if turn.view:
-            self.say(dispatcher, "greet_personal", path_name=turn.view.path.short_name)
+            self.say(dispatcher, "greet_personal", path_name=turn.view.path.name)
             return None
         self.say(dispatcher, "greet_general")
         if turn.identity.lapsed:
@@ -316,7 +318,7 @@ class ActionCurrentStep(PolkuopasAction):
             self.say(
                 dispatcher,
                 "current_step_ended",
-                path_name=view.path.short_name,
+                path_name=view.path.name,
                 ended_on=finnish_date(view.client.ended_on),
             )
             return None
@@ -518,7 +520,7 @@ class ActionFollowUp(PolkuopasAction):
         self.say(
             dispatcher,
             "follow_up_rule",
-            path_name=path.short_name,
+            path_name=path.name,
             window=follow_up_window(path),
             who=join_names(names) or in_sentence(self.role_title(rule.role)),
             description=rule.description,
