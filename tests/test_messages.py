@@ -14,6 +14,11 @@ ACTIONS_SOURCE = (PROJECT_ROOT / "actions/polkuopas/bot_actions.py").read_text()
 
 def names_in_code() -> set[str]:
     calls = re.findall(r"self\.say\(\s*dispatcher,\s*(.+?),?\n", ACTIONS_SOURCE)
+    # offer_contact(dispatcher, view, tracker, "<message>") says the message it
+    # is given (the contact offer and the coordinator offer after two misses).
+    calls += re.findall(
+        r"self\.offer_contact\(\s*dispatcher,[^)]*?(\"\w+\")\s*\)", ACTIONS_SOURCE
+    )
     return {name for call in calls for name in re.findall(r'"(\w+)"', call)}
 
 

@@ -23,8 +23,14 @@ def answer(catalog: Catalog, topic: str):
     return question
 
 
+# The topics every path answers (issue 11); `suostumus` is the work-ability
+# team's own topic, so it is not required here.
+REQUIRED_TOPICS = set(TOPICS) - {"suostumus"}
+
+
 def test_every_shared_topic_is_answered(catalog: Catalog):
-    assert set(TOPICS) <= {q.id for q in suvi(catalog).questions}
+    assert len(REQUIRED_TOPICS) == 15
+    assert {q.id for q in suvi(catalog).questions} >= REQUIRED_TOPICS
 
 
 def test_the_act_is_189_2001(catalog: Catalog):
