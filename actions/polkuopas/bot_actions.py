@@ -736,7 +736,7 @@ class ActionServiceQuestion(PolkuopasAction):
                 self.say(
                     dispatcher,
                     "service_not_on_path_general",
-                    path_name=self.catalog.path(turn.path_id).short_name,
+                    path_name=self.catalog.path(turn.path_id).name,
                 )
                 return [SlotSet("path_id", turn.path_id)]
             self.tell(dispatcher, reply, with_path=True)
@@ -755,7 +755,7 @@ class ActionServiceQuestion(PolkuopasAction):
             dispatcher,
             "service_answer_path" if with_path else "service_answer",
             answer=" ".join(reply.question.answer.split()),
-            path_name=reply.path.short_name,
+            path_name=reply.path.name,
         )
         for contact in reply.contacts:
             self.more_from(dispatcher, contact)
@@ -782,13 +782,13 @@ class ActionServiceQuestion(PolkuopasAction):
     def not_on_path(self, dispatcher, view: ClientView) -> None:
         main = main_contacts(view)
         if main is None or not main[1]:
-            self.say(dispatcher, "service_not_on_path", path_name=view.path.short_name)
+            self.say(dispatcher, "service_not_on_path", path_name=view.path.name)
             return
         role, pros = main
         self.say(
             dispatcher,
             "service_not_on_path_ask",
-            path_name=view.path.short_name,
+            path_name=view.path.name,
             who=possessive(self.role_title(role)),
             name=join_names(p.name for p in pros),
         )
@@ -797,14 +797,14 @@ class ActionServiceQuestion(PolkuopasAction):
         lines = []
         for path in paths:
             question = path.question(topic)
-            lines.append(f"• {path.short_name}: {first_sentence(question.answer)}")
+            lines.append(f"• {path.name}: {first_sentence(question.answer)}")
         self.say(
             dispatcher,
             "service_answer_each",
             lines="\n".join(lines),
             buttons=[
                 {
-                    "title": p.short_name,
+                    "title": p.name,
                     "payload": payload(intent_for(topic), path_id=p.id),
                 }
                 for p in paths
