@@ -97,7 +97,8 @@ def values(message: dict, *keys: str) -> dict[str, Any]:
 async def test_greet_identified_client_names_their_path(services):
     messages, _ = await run(ActionGreet, services, client="demo-suvi", intent="greet")
     assert said(messages) == ["greet_personal"]
-    assert messages[0]["path_name"] == "Suvin polku"
+    # The service's name, not the example client's ("Suvin polku").
+    assert messages[0]["path_name"] == "Kuntouttavan työtoiminnan polku"
 
 
 async def test_greet_without_identity_is_general(services):
@@ -164,7 +165,7 @@ async def test_without_role_lists_everyone(services):
     assert said(messages) == ["responsible_all"]
     assert messages[0]["lines"].splitlines() == [
         "• Omatyöntekijä: Anna Virtanen",
-        "• TE-asiantuntija: Pekka Nieminen",
+        "• Työllisyysasiantuntija: Pekka Nieminen",
         "• Ohjaaja: Mika Salonen",
         "• Työvalmentaja: Sari Lehtonen",
     ]
@@ -560,7 +561,7 @@ async def test_question_without_identity_on_a_chosen_path(services):
         path_id="kuntouttava-tyotoiminta",
     )
     assert said(messages) == ["service_answer_path", "service_more_role"]
-    assert messages[0]["text"].startswith("Suvin polku: ")
+    assert messages[0]["text"].startswith("Kuntouttavan työtoiminnan polku: ")
     assert messages[1]["text"] == "Lisää kertoo ohjaaja."
     assert events == [SlotSet("path_id", "kuntouttava-tyotoiminta")]
 
@@ -632,15 +633,15 @@ async def test_something_else_offers_the_clients_own_coordinator(services):
 async def test_question_without_identity_answers_briefly_for_each_path(
     services, tmp_path, mini_path
 ):
-    other = {**mini_path, "id": "toinen", "short_name": "Toisen polku"}
+    other = {**mini_path, "id": "toinen", "name": "Toinen polku"}
     catalog = load_catalog(write_catalog(tmp_path / "paths", paths=[mini_path, other]))
     services = dataclasses.replace(services, catalog=catalog)
     messages, _ = await run(ActionServiceQuestion, services, intent="service_raha")
     assert said(messages) == ["service_answer_each"]
     assert messages[0]["text"] == (
         "Vastaus riippuu palvelusta:\n"
-        "• Minin polku: Saat 9 euroa päivässä.\n"
-        "• Toisen polku: Saat 9 euroa päivässä.\n"
+        "• Pieni polku: Saat 9 euroa päivässä.\n"
+        "• Toinen polku: Saat 9 euroa päivässä.\n"
         "Valitse palvelu, niin kerron tarkemmin."
     )
     assert [b["payload"] for b in messages[0]["buttons"]] == [

@@ -26,6 +26,11 @@ NOT_CLIENT_TEXTS = {"[sähköposti]", "[henkilötunnus]", "[puhelinnumero]"}
 
 def names_in_code() -> set[str]:
     calls = re.findall(r"self\.say\(\s*dispatcher,\s*(.+?),?\n", ACTIONS_SOURCE)
+    # offer_contact(dispatcher, view, tracker, "<message>") says the message it
+    # is given (the contact offer and the coordinator offer after two misses).
+    calls += re.findall(
+        r"self\.offer_contact\(\s*dispatcher,[^)]*?(\"\w+\")\s*\)", ACTIONS_SOURCE
+    )
     said = {name for call in calls for name in re.findall(r'"(\w+)"', call)}
     # `.text("name", ...)`, and the tables of names: labels, pages, demo buttons.
     texts = set(re.findall(r'\.text\(\s*"(\w+)"', TEXT_SOURCES))
@@ -123,3 +128,26 @@ def test_broken_file_names_the_message(tmp_path):
 
 def test_file_is_next_to_the_code():
     assert MESSAGES_FILE.parent == PROJECT_ROOT / "actions/polkuopas"
+
+
+def test_role_messages_fit_every_role():
+    """The asiakasvastaava is a pair ("He ..."), and some pairs compared are the
+    same person in a different task (a sosiaaliohjaaja can be the omatyöntekijä):
+    the headings must not say "Hän" or "eri ammattilaisia"."""
+    messages = Messages.load()
+    assert "Hän" not in messages.get("role_definition").text
+    assert "eri ammattilaisia" not in messages.get("role_difference").text
+
+
+@pytest.mark.parametrize("name", ["next_step_end", "follow_up_general"])
+def test_the_follow_up_is_not_promised(name):
+    """The source says the worker *could* call after the service (a pilot): the
+    client hears "voi" and that they can call themselves."""
+    text = Messages.load().get(name).text
+    assert "voi ottaa sinuun yhteyttä" in text
+    assert "voit soittaa itse" in text
+
+
+def test_human_help_names_the_on_call_number():
+    text = Messages.load().get("human_general").text
+    assert "116117" in text and "112" in text

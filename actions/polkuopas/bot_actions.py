@@ -206,7 +206,9 @@ class PolkuopasAction(Action):
             dispatcher,
             "choose_path",
             buttons=[
-                {"title": p.short_name, "payload": payload(intent, path_id=p.id)}
+                # The service's name: the example client's name ("Suvin polku")
+                # belongs to the orientation pages only.
+                {"title": p.name, "payload": payload(intent, path_id=p.id)}
                 for p in self.catalog.paths.values()
             ],
         )
@@ -235,7 +237,7 @@ class ActionGreet(PolkuopasAction):
 
     def answer(self, dispatcher, turn, tracker):
         if turn.view:
-            self.say(dispatcher, "greet_personal", path_name=turn.view.path.short_name)
+            self.say(dispatcher, "greet_personal", path_name=turn.view.path.name)
             return None
         self.say(dispatcher, "greet_general")
         if turn.identity.lapsed:
@@ -346,7 +348,7 @@ class ActionCurrentStep(PolkuopasAction):
             self.say(
                 dispatcher,
                 "current_step_ended",
-                path_name=view.path.short_name,
+                path_name=view.path.name,
                 ended_on=finnish_date(view.client.ended_on),
             )
             return None
@@ -548,7 +550,7 @@ class ActionFollowUp(PolkuopasAction):
         self.say(
             dispatcher,
             "follow_up_rule",
-            path_name=path.short_name,
+            path_name=path.name,
             window=follow_up_window(path),
             who=join_names(names) or in_sentence(self.role_title(rule.role)),
             description=rule.description,
@@ -742,7 +744,7 @@ class ActionServiceQuestion(PolkuopasAction):
                 self.say(
                     dispatcher,
                     "service_not_on_path_general",
-                    path_name=self.catalog.path(turn.path_id).short_name,
+                    path_name=self.catalog.path(turn.path_id).name,
                 )
                 return [SlotSet("path_id", turn.path_id)]
             self.tell(dispatcher, reply, with_path=True)
@@ -761,7 +763,7 @@ class ActionServiceQuestion(PolkuopasAction):
             dispatcher,
             "service_answer_path" if with_path else "service_answer",
             answer=" ".join(reply.question.answer.split()),
-            path_name=reply.path.short_name,
+            path_name=reply.path.name,
         )
         for contact in reply.contacts:
             self.more_from(dispatcher, contact)
@@ -788,13 +790,13 @@ class ActionServiceQuestion(PolkuopasAction):
     def not_on_path(self, dispatcher, view: ClientView) -> None:
         main = main_contacts(view)
         if main is None or not main[1]:
-            self.say(dispatcher, "service_not_on_path", path_name=view.path.short_name)
+            self.say(dispatcher, "service_not_on_path", path_name=view.path.name)
             return
         role, pros = main
         self.say(
             dispatcher,
             "service_not_on_path_ask",
-            path_name=view.path.short_name,
+            path_name=view.path.name,
             who=possessive(self.role_title(role)),
             name=join_names(p.name for p in pros),
         )
@@ -803,14 +805,14 @@ class ActionServiceQuestion(PolkuopasAction):
         lines = []
         for path in paths:
             question = path.question(topic)
-            lines.append(f"• {path.short_name}: {first_sentence(question.answer)}")
+            lines.append(f"• {path.name}: {first_sentence(question.answer)}")
         self.say(
             dispatcher,
             "service_answer_each",
             lines="\n".join(lines),
             buttons=[
                 {
-                    "title": p.short_name,
+                    "title": p.name,
                     "payload": payload(intent_for(topic), path_id=p.id),
                 }
                 for p in paths

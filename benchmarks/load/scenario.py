@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from polkuopas.admin import Admin
-from polkuopas.answers import follow_up_window, join_names, possessive
+from polkuopas.answers import join_names, possessive
 from polkuopas.catalog import Catalog, load_catalog
 from polkuopas.store import open_store
 
@@ -360,7 +360,7 @@ class Script:
             "greet",
             pick(GREETINGS),
             ("greet", ()),
-            expect_all("Hei! Olen Polkuopas.", self.path.short_name),
+            expect_all("Hei! Olen Polkuopas.", self.path.name),
         )
         role = pick(roles)
         questions = [
@@ -436,9 +436,7 @@ class Script:
     def follow_up(self, answer: Any) -> str | None:
         rule = self.path.follow_up
         who = join_names(self.client.names(rule.role))
-        return expect_all(
-            f"{who} ottaa sinuun yhteyttä noin {follow_up_window(self.path)}"
-        )(answer)
+        return expect_all(f"Yhteyttä voi ottaa {who}.")(answer)
 
     def ambiguous(self) -> Turn:
         """A word that means two of the client's roles: the assistant asks which,

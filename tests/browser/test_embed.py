@@ -54,7 +54,9 @@ def test_personal_link_identifies_the_client_and_leaves_the_address_bar(page, se
     assert page.evaluate("() => sessionStorage.getItem('polkuopas:token')") == token
     assert page.evaluate("() => localStorage.length") == 0
     assert page.context.cookies() == []
-    expect(widget.locator(".pk-msg--bot").first).to_contain_text("Valtterin polku")
+    expect(widget.locator(".pk-msg--bot").first).to_contain_text(
+        "Vammaispalvelujen työhönvalmennuksen polku"
+    )
     widget.locator(".pk-input").fill("kuka on minun työhönvalmentajani?")
     widget.locator(".pk-input").press("Enter")
     expect(widget.locator(".pk-msg--bot").nth(1)).to_contain_text("Jenni Koskinen")

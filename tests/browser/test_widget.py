@@ -84,7 +84,7 @@ def test_quick_reply_sends_its_payload_and_shows_its_title(chat):
     chat.widget.get_by_role("button", name="Näytä palvelupolku").click()
     expect(chat.user.last).to_have_text("Näytä palvelupolku")
     chat.wait_idle()
-    chat.widget.get_by_role("button", name="Suvin polku").click()
+    chat.widget.get_by_role("button", name="Kuntouttavan työtoiminnan polku").click()
     chat.wait_idle()
     picture = chat.widget.locator(".pk-path").last
     expect(picture).to_contain_text("Yleinen kuvaus polusta")
