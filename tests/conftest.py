@@ -3,6 +3,7 @@ from __future__ import annotations
 import copy
 import secrets
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -58,15 +59,24 @@ MINI_PATH: dict[str, Any] = {
     "organisation": "Testialue",
     "region": "Testi",
     "summary": "Polku testejä varten.",
-    "sources": ["testi"],
-    "assumptions": [],
+    "sources": [
+        {"id": "testi", "title": "Testilähde"},
+        {
+            "id": "laki-1-2000",
+            "title": "Laki testeistä 1/2000",
+            "url": "https://example.org/laki",
+            "checked": date(2026, 12, 1),
+        },
+    ],
+    "assumptions": [{"id": "a-oletus", "text": "Oletamme, että testi toimii."}],
     "start": "alku",
     "follow_up": {
         "earliest_months": 1,
         "latest_months": 3,
         "role": "omatyontekija",
         "pilot": True,
-        "description": "Kysymme kuulumiset.",
+        "description": "Omatyöntekijä voi kysyä kuulumiset.",
+        "sources": ["a-oletus"],
     },
     "steps": [
         {
@@ -100,6 +110,33 @@ MINI_PATH: dict[str, Any] = {
             "client_does": "Sovit jatkosta.",
             "responsible": ["omatyontekija"],
             "duration": "viikko",
+            "sources": ["testi"],
+        },
+    ],
+    "questions": [
+        {
+            "id": "raha",
+            "ask": [
+                "Saanko tästä rahaa?",
+                "paljonko maksetaan",
+                "mitä minulle maksetaan",
+                "saako pajalta palkkaa",
+            ],
+            "answer": "Saat 9 euroa päivässä.",
+            "steps": ["tyo"],
+            "role": "ohjaaja",
+            "sources": ["laki-1-2000", "a-oletus"],
+        },
+        {
+            "id": "kesto",
+            "ask": [
+                "Kauanko tämä kestää?",
+                "miten pitkä jakso on",
+                "montako kuukautta olen pajalla",
+                "milloin tämä loppuu",
+            ],
+            "answer": "Jakso kestää kuukauden.",
+            "sources": ["a-oletus"],
         },
     ],
 }

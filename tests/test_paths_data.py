@@ -102,6 +102,7 @@ def test_client_texts_use_short_sentences(catalog: Catalog, path_id):
     for step in path.steps:
         texts += [step.title, step.description, step.client_does]
         texts += [n.when for n in step.next if n.when]
+    texts += [question.answer for question in path.questions]
     long = [
         s
         for t in texts

@@ -285,3 +285,11 @@ def test_widget_script_is_sent_compressed_and_small(client):
     assert response.headers["content-encoding"] == "gzip"
     assert int(response.headers["content-length"]) < 20_000
     assert response.text.startswith("/*! Polkuopas chat widget")
+
+
+def test_path_page_lists_sources_and_assumptions_by_id(client, catalog):
+    path = catalog.path("kuntouttava-tyotoiminta")
+    html = client.get(f"/polut/{path.id}").text
+    for item in [*path.sources, *path.assumptions]:
+        assert f'id="lahde-{item.id}"' in html
+    assert path.assumptions[0].text.split()[0] in html

@@ -5,12 +5,21 @@ service path. Loading validates each file against the pydantic models below and
 then the cross-file rules (role ids exist, next steps exist, every step is
 reachable, no cycles). Every error names the file, the field and what was
 expected, so `polkuopas paths check` can print it as one line.
+
+Clients act on what a path says, so the facts they act on must be traceable:
+sources and assumptions have ids; steps, the follow-up and the questions cite
+them in `sources`. A text that states a money amount, a law number or a
+deadline must cite a real source (an assumption is our own reading, not
+enough), and a follow-up told as certain must not be a pilot and must cite a
+source.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,6 +39,30 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 RoleId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
 StepId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
 PathId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$")]
+SourceId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*$")]
+TopicId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
+Url = Annotated[str, StringConstraints(pattern=r"^https?://\S+$")]
+
+# The question topics every path answers (issue 11). One NLU intent per topic
+# answers from the client's own path, so the ids are shared by all paths; a
+# path may add its own. The label is what a clarifying button says.
+TOPICS: dict[str, str] = {
+    "mika_palvelu": "Mikä palvelu on",
+    "miten_paasee": "Miten palveluun pääsee",
+    "raha": "Raha ja korvaukset",
+    "matkakulut": "Matkakulut",
+    "paivat_tunnit": "Päivät ja tunnit",
+    "kesto": "Kuinka kauan palvelu kestää",
+    "sairastuminen": "Sairastuminen ja poissaolot",
+    "pakko": "Onko pakko osallistua",
+    "lopettaminen": "Lopettaminen tai tauko",
+    "etana": "Osallistuminen etänä",
+    "suunnitelma": "Mitä suunnitelmaan tulee",
+    "oikeudet": "Oikeudet ja velvollisuudet",
+    "valitus": "Miten valitan",
+    "ei_suju": "Jos palvelu ei suju",
+    "jalkeen": "Mitä palvelun jälkeen",
+}
 
 
 class _Strict(BaseModel):
@@ -39,6 +72,42 @@ class _Strict(BaseModel):
 class NextStep(_Strict):
     step: StepId
     when: Text | None = None
+
+
+class Source(_Strict):
+    """A document the path rests on; `checked` says when a web page was read."""
+
+    id: SourceId
+    title: Text
+    url: Url | None = None
+    checked: date | None = None
+
+    @model_validator(mode="after")
+    def _checked_with_url(self) -> Source:
+        # A web page changes; the day it was read tells how old the fact is.
+        if self.url and self.checked is None:
+            raise ValueError(
+                "a source with a url needs 'checked' (the day it was read)"
+            )
+        return self
+
+
+class Assumption(_Strict):
+    """Our own reading where the sources are silent."""
+
+    id: SourceId
+    text: Text
+
+
+class Question(_Strict):
+    """A question clients ask about the service, answered from this path."""
+
+    id: TopicId
+    ask: list[Text] = Field(min_length=4, max_length=8)
+    answer: Text
+    steps: list[StepId] = Field(default_factory=list)
+    role: RoleId | None = None
+    sources: list[SourceId] = Field(min_length=1)
 
 
 class Step(_Strict):
@@ -52,6 +121,7 @@ class Step(_Strict):
     next: list[NextStep] = Field(default_factory=list)
     pilot: bool = False
     pilot_note: Text | None = None
+    sources: list[SourceId] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _pilot_and_branches(self) -> Step:
@@ -74,6 +144,7 @@ class FollowUp(_Strict):
     role: RoleId
     pilot: bool = False
     description: Text
+    sources: list[SourceId] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _window(self) -> FollowUp:
@@ -90,11 +161,12 @@ class ServicePath(_Strict):
     organisation: Text
     region: Text
     summary: Text
-    sources: list[Text] = Field(min_length=1)
-    assumptions: list[Text]
+    sources: list[Source] = Field(min_length=1)
+    assumptions: list[Assumption] = Field(default_factory=list)
     start: StepId
     follow_up: FollowUp
     steps: list[Step] = Field(min_length=1)
+    questions: list[Question] = Field(default_factory=list)
 
     def step(self, step_id: str) -> Step:
         for step in self.steps:
@@ -124,6 +196,17 @@ class ServicePath(_Strict):
         roles = {r for step in self.steps for r in step.roles}
         roles.add(self.follow_up.role)
         return roles
+
+    def question(self, topic: str) -> Question | None:
+        for question in self.questions:
+            if question.id == topic:
+                return question
+        return None
+
+    def cited(self, ids: list[str]) -> list[Source | Assumption]:
+        """The sources and assumptions an item cites, in the order cited."""
+        known = {item.id: item for item in [*self.sources, *self.assumptions]}
+        return [known[i] for i in ids if i in known]
 
 
 class ConfusedWith(_Strict):
@@ -353,7 +436,177 @@ def load_path(file: Path, role_ids: set[str]) -> ServicePath:
             f"unknown role id {path.follow_up.role!r} (not in {ROLES_FILE})",
         )
     _check_graph(path, file)
+    _check_sources(path, file)
+    _check_questions(path, file, role_ids)
+    _check_facts(path, file)
+    _check_follow_up(path, file)
     return path
+
+
+# --- sources, questions and facts ------------------------------------------
+
+# What a client may act on: a sum of money, a law, a deadline. The patterns are
+# deliberately simple; a false alarm costs one `sources` entry.
+_FACTS = (
+    ("money amount", re.compile(r"€|\beuro\w*", re.IGNORECASE)),
+    ("law number", re.compile(r"\b\d{1,4}/(?:19|20)\d{2}\b")),
+    (
+        "deadline",
+        re.compile(
+            r"\b\d+\s*(?:vuorokauden|arkipäivän|päivän)\b"
+            r"|\b\d+\s*(?:viikon|kuukauden)\s+(?:kuluessa|sisällä)\b",
+            re.IGNORECASE,
+        ),
+    ),
+)
+# A follow-up told with one of these words is a possibility, not a promise.
+_HEDGE = re.compile(
+    r"\b(?:voi|voivat|voidaan|voisi|voisivat|saattaa|saattavat|saatetaan|ehkä"
+    r"|mahdollisesti)\b",
+    re.IGNORECASE,
+)
+
+
+def _fact_in(text: str | None) -> tuple[str, str] | None:
+    """The first money amount, law number or deadline in a text, if any."""
+    for kind, pattern in _FACTS:
+        if text and (found := pattern.search(text)):
+            return kind, found.group(0).strip()
+    return None
+
+
+def _check_sources(path: ServicePath, file: Path) -> None:
+    ids = [
+        *(f"sources[{i}]" for i in range(len(path.sources))),
+        *(f"assumptions[{i}]" for i in range(len(path.assumptions))),
+    ]
+    values = [item.id for item in [*path.sources, *path.assumptions]]
+    if (dup := _first_duplicate(values)) is not None:
+        raise PathFileError(
+            file,
+            f"{ids[dup]}.id",
+            f"duplicate id {values[dup]!r} (source and assumption ids share one list)",
+        )
+    known = set(values)
+    citing = [(f"steps[{i}].sources", s.sources) for i, s in enumerate(path.steps)]
+    citing.append(("follow_up.sources", path.follow_up.sources))
+    citing += [
+        (f"questions[{i}].sources", q.sources) for i, q in enumerate(path.questions)
+    ]
+    for field, cited in citing:
+        for j, source_id in enumerate(cited):
+            if source_id not in known:
+                raise PathFileError(
+                    file,
+                    f"{field}[{j}]",
+                    f"unknown source id {source_id!r} "
+                    f"(sources and assumptions: {', '.join(values)})",
+                )
+
+
+def _check_questions(path: ServicePath, file: Path, role_ids: set[str]) -> None:
+    topics = [q.id for q in path.questions]
+    if (dup := _first_duplicate(topics)) is not None:
+        raise PathFileError(
+            file, f"questions[{dup}].id", f"duplicate id {topics[dup]!r}"
+        )
+    step_ids = [s.id for s in path.steps]
+    for i, question in enumerate(path.questions):
+        for j, step_id in enumerate(question.steps):
+            if step_id not in step_ids:
+                raise PathFileError(
+                    file,
+                    f"questions[{i}].steps[{j}]",
+                    f"unknown step {step_id!r} (steps: {', '.join(step_ids)})",
+                )
+        if question.role is not None and question.role not in role_ids:
+            raise PathFileError(
+                file,
+                f"questions[{i}].role",
+                f"unknown role id {question.role!r} (not in {ROLES_FILE})",
+            )
+        phrasings = [_phrasing_key(a) for a in question.ask]
+        if (dup := _first_duplicate(phrasings)) is not None:
+            raise PathFileError(
+                file,
+                f"questions[{i}].ask[{dup}]",
+                f"the same phrasing twice: {question.ask[dup]!r}",
+            )
+
+
+def _check_facts(path: ServicePath, file: Path) -> None:
+    real = {source.id for source in path.sources}
+    for i, assumption in enumerate(path.assumptions):
+        if found := _fact_in(assumption.text):
+            kind, text = found
+            raise PathFileError(
+                file,
+                f"assumptions[{i}].text",
+                f"states a {kind} ({text!r}), which must come from a source: "
+                "say it in a step, follow_up or question that cites one",
+            )
+    for field in ("name", "short_name", "summary", "organisation", "region"):
+        if found := _fact_in(getattr(path, field)):
+            kind, text = found
+            raise PathFileError(
+                file,
+                field,
+                f"states a {kind} ({text!r}) that cannot cite a source here: "
+                "say it in a step, follow_up or question with `sources`",
+            )
+    for item, where, texts in _cited_texts(path):
+        for field, text in texts:
+            found = _fact_in(text)
+            if found and not real.intersection(item):
+                kind, value = found
+                raise PathFileError(
+                    file,
+                    f"{where}.{field}",
+                    f"states a {kind} ({value!r}), so {where}.sources must name "
+                    "a source (an assumption alone is not enough)",
+                )
+
+
+def _cited_texts(
+    path: ServicePath,
+) -> Iterator[tuple[list[str], str, list[tuple[str, str | None]]]]:
+    """Each item that can cite sources: its ids, its name and its texts."""
+    for i, step in enumerate(path.steps):
+        texts = [
+            (f, getattr(step, f))
+            for f in ("title", "description", "client_does", "duration", "pilot_note")
+        ]
+        texts += [(f"next[{j}].when", n.when) for j, n in enumerate(step.next)]
+        yield step.sources, f"steps[{i}]", texts
+    yield (
+        path.follow_up.sources,
+        "follow_up",
+        [("description", path.follow_up.description)],
+    )
+    for i, question in enumerate(path.questions):
+        yield question.sources, f"questions[{i}]", [("answer", question.answer)]
+
+
+def _check_follow_up(path: ServicePath, file: Path) -> None:
+    rule = path.follow_up
+    if _HEDGE.search(rule.description):
+        return
+    real = {source.id for source in path.sources}
+    if rule.pilot or not real.intersection(rule.sources):
+        # A client waits for a call that is promised; only a service that is
+        # established practice, with a source that says so, may promise it.
+        raise PathFileError(
+            file,
+            "follow_up.description",
+            "tells the contact as certain (no 'voi' or 'saattaa'), so the "
+            "follow-up needs pilot: false and a source in follow_up.sources; "
+            "or say that it may happen ('voi ottaa yhteyttä')",
+        )
+
+
+def _phrasing_key(text: str) -> str:
+    """A question phrasing as the NLU sees it: case, ä/ö and punctuation aside."""
+    return " ".join(re.sub(r"[^\w\s]", " ", fold(text)).split())
 
 
 def _check_graph(path: ServicePath, file: Path) -> None:
@@ -401,9 +654,22 @@ def load_catalog(directory: Path) -> Catalog:
     catalogue = load_roles(roles_file)
     role_ids = {r.id for r in catalogue.roles}
     paths: dict[str, ServicePath] = {}
+    # One phrasing trains one topic's intent, so it must not ask two topics.
+    phrasings: dict[str, tuple[str, str]] = {}
     for file in path_files(directory):
         path = load_path(file, role_ids)
         paths[path.id] = path
+        for i, question in enumerate(path.questions):
+            for j, ask in enumerate(question.ask):
+                key = _phrasing_key(ask)
+                topic, where = phrasings.setdefault(key, (question.id, file.name))
+                if topic != question.id:
+                    raise PathFileError(
+                        file,
+                        f"questions[{i}].ask[{j}]",
+                        f"{ask!r} is already a phrasing of topic {topic!r} "
+                        f"in {where}: one phrasing, one topic",
+                    )
     if not paths:
         raise PathFileError(directory, "", "no service path files (*.yml) found")
     return Catalog(

@@ -127,7 +127,7 @@ def cmd_paths_list(ctx: Context, args: argparse.Namespace) -> int:
 def cmd_paths_show(ctx: Context, args: argparse.Namespace) -> int:
     path = ctx.admin.path(args.path_id)
     if args.json:
-        out(json.dumps(path.model_dump(), ensure_ascii=False, indent=2))
+        out(json.dumps(path.model_dump(mode="json"), ensure_ascii=False, indent=2))
         return 0
     out(f"{path.name} — {path.short_name} ({path.id})")
     out(f"{path.organisation}, {path.region}")
