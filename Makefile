@@ -28,7 +28,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 RASA := PYTHONPATH=bot $(BOT)/rasa
-RASA_DATA := --domain bot/domain.yml --data data/nlu bot/data
+RASA_DATA := --domain bot/domain.yml --data data/nlu data/rules bot/data
 MODEL := bot/models/polkuopas.tar.gz
 
 .PHONY: help
@@ -97,12 +97,14 @@ paths-check: $(APP_STAMP) ## validate paths/*.yml and paths/roles.yml
 	$(APP)/polkuopas paths check
 
 .PHONY: nlu-vocab
-nlu-vocab: $(APP_STAMP) ## regenerate data/nlu/roles_generated.yml from paths/roles.yml
+nlu-vocab: $(APP_STAMP) ## regenerate the generated NLU data (roles_generated.yml, questions_generated.yml) from paths/
 	$(APP)/python -m polkuopas.nluvocab
+	$(APP)/python -m polkuopas.nluquestions
 
 .PHONY: nlu-vocab-check
 nlu-vocab-check: $(APP_STAMP)
 	$(APP)/python -m polkuopas.nluvocab --check
+	$(APP)/python -m polkuopas.nluquestions --check
 
 .PHONY: validate
 validate: $(BOT_STAMP) ## rasa data validate --fail-on-warnings

@@ -6,6 +6,7 @@ ended client); each test asks as one of them, or as nobody.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import date
 from typing import Any
@@ -15,9 +16,10 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from conftest import BACKENDS
+from conftest import BACKENDS, write_catalog
 from polkuopas.admin import Admin
 from polkuopas.bot_actions import (
+    ActionConfirmContact,
     ActionContact,
     ActionCurrentStep,
     ActionFallback,
@@ -28,8 +30,10 @@ from polkuopas.bot_actions import (
     ActionRequestHuman,
     ActionResponsible,
     ActionRoleDefinition,
+    ActionServiceQuestion,
     Services,
 )
+from polkuopas.catalog import load_catalog
 from polkuopas.demo import seed_demo
 from polkuopas.messages import Messages
 
@@ -428,13 +432,70 @@ async def test_follow_up_without_identity_is_general(services):
     assert said(messages) == ["follow_up_general"]
 
 
-async def test_request_human_names_the_main_contact_and_records_it(services):
-    messages, _ = await run(ActionRequestHuman, services, client="demo-mika")
+def user_event(intent: str) -> dict[str, Any]:
+    return {"event": "user", "parse_data": {"intent": {"name": intent}}}
+
+
+async def test_request_human_asks_first_and_records_nothing(services):
+    events = [user_event("greet"), {"event": "bot"}, user_event("request_human")]
+    messages, slots = await run(
+        ActionRequestHuman, services, client="demo-suvi", events=events
+    )
+    assert said(messages) == ["human_confirm", "human_reachable"]
+    assert messages[0]["text"] == "Haluatko, että Anna Virtanen ottaa sinuun yhteyttä?"
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/affirm", "/deny"]
+    assert messages[1]["text"] == (
+        "Anna Virtanen on yleensä tavoitettavissa ma ja ke klo 9–11."
+    )
+    assert slots == [SlotSet("contact_offer", 2)]
+    assert services.store.open_contact_requests() == []
+
+
+def confirm_tracker(intent: str, offered_at: int | None, messages: int) -> Tracker:
+    events = [user_event("request_human")] * (messages - 1) + [user_event(intent)]
+    result = tracker(client="demo-mika", intent=intent, events=events)
+    result.slots["contact_offer"] = offered_at
+    return result
+
+
+async def confirm(services, intent, offered_at, messages=2):
+    dispatcher = CollectingDispatcher()
+    events = await ActionConfirmContact(services).run(
+        dispatcher, confirm_tracker(intent, offered_at, messages), {}
+    )
+    return dispatcher.messages, events
+
+
+async def test_yes_right_after_the_offer_records_the_request(services):
+    messages, events = await confirm(services, "affirm", offered_at=1)
     assert said(messages) == ["contact", "contact", "human_recorded"]
+    assert events == [SlotSet("contact_offer", None)]
     requests = services.store.open_contact_requests()
     assert [(r["client_id"], r["role"], r["professional_id"]) for r in requests] == [
         ("demo-mika", "asiakasvastaava", "ky-laura")
     ]
+
+
+async def test_no_records_nothing(services):
+    messages, events = await confirm(services, "deny", offered_at=1)
+    assert said(messages) == ["human_declined"]
+    assert events == [SlotSet("contact_offer", None)]
+    assert services.store.open_contact_requests() == []
+
+
+async def test_yes_without_an_offer_records_nothing(services):
+    messages, events = await confirm(services, "affirm", offered_at=None)
+    assert said(messages) == ["confirm_nothing"]
+    assert events == []
+    assert services.store.open_contact_requests() == []
+
+
+async def test_yes_to_an_old_offer_records_nothing(services):
+    # The offer was made two messages ago; something else was asked in between.
+    messages, events = await confirm(services, "affirm", offered_at=1, messages=3)
+    assert said(messages) == ["confirm_nothing"]
+    assert events == [SlotSet("contact_offer", None)]
+    assert services.store.open_contact_requests() == []
 
 
 async def test_request_human_without_identity_records_nothing(services):
@@ -443,13 +504,79 @@ async def test_request_human_without_identity_records_nothing(services):
     assert services.store.open_contact_requests() == []
 
 
+async def test_greeting_records_nothing(services):
+    messages, events = await run(
+        ActionGreet, services, client="demo-suvi", intent="greet"
+    )
+    assert said(messages) == ["greet_personal"]
+    assert events == []
+    assert services.store.open_contact_requests() == []
+
+
+# --- questions about the service ------------------------------------------------
+
+
+async def test_illness_is_answered_from_the_path_with_the_ohjaaja_named(services):
+    messages, _ = await run(
+        ActionServiceQuestion,
+        services,
+        client="demo-suvi",
+        intent="service_sairastuminen",
+    )
+    question = services.catalog.path("kuntouttava-tyotoiminta").question(
+        "sairastuminen"
+    )
+    assert said(messages) == ["service_answer", "service_more_person"]
+    assert messages[0]["text"] == " ".join(question.answer.split())
+    assert messages[1]["text"] == (
+        "Ohjaajasi Mika Salonen kertoo lisää.\n"
+        "Puhelin: 040 000 1006\nParhaiten tavoitat: työpajalla ma–to klo 8–14"
+    )
+
+
+async def test_topic_the_clients_path_does_not_answer_names_the_coordinator(
+    services,
+):
+    # Valtteri's path without its questions: the one not answered yet.
+    catalog = services.catalog
+    path_id = "tyohonvalmennus-vammaispalvelut"
+    bare = catalog.path(path_id).model_copy(update={"questions": []})
+    catalog = dataclasses.replace(catalog, paths={**catalog.paths, path_id: bare})
+    services = dataclasses.replace(services, catalog=catalog)
+    messages, _ = await run(
+        ActionServiceQuestion, services, client="demo-valtteri", intent="service_raha"
+    )
+    assert said(messages) == ["service_not_on_path_ask"]
+    assert (
+        "Palvelukoordinaattorisi Markku Heinonen osaa vastata." in (messages[0]["text"])
+    )
+
+
+async def test_question_without_identity_on_a_chosen_path(services):
+    messages, events = await run(
+        ActionServiceQuestion,
+        services,
+        intent="service_paivat_tunnit",
+        path_id="kuntouttava-tyotoiminta",
+    )
+    assert said(messages) == ["service_answer_path", "service_more_role"]
+    assert messages[0]["text"].startswith("Suvin polku: ")
+    assert messages[1]["text"] == "Lisää kertoo ohjaaja."
+    assert events == [SlotSet("path_id", "kuntouttava-tyotoiminta")]
+
+
+async def test_question_that_is_no_topic_is_not_guessed(services):
+    messages, _ = await run(ActionServiceQuestion, services, intent="ask_contact")
+    assert said(messages) == ["service_unknown"]
+
+
 # --- not understood ----------------------------------------------------------------
 
 
 async def test_first_miss_offers_the_two_best_guesses(services):
     ranking = [
         {"name": "nlu_fallback", "confidence": 0.5},
-        {"name": "ask_next_step", "confidence": 0.31},
+        {"name": "service_raha", "confidence": 0.31},
         {"name": "greet", "confidence": 0.2},
         {"name": "ask_current_step", "confidence": 0.29},
     ]
@@ -457,9 +584,11 @@ async def test_first_miss_offers_the_two_best_guesses(services):
         ActionFallback, services, intent="nlu_fallback", ranking=ranking
     )
     assert said(messages) == ["ask_rephrase"]
+    assert "Raha ja korvaukset tai Missä vaiheessa olen?" in messages[0]["text"]
     assert [b["payload"] for b in messages[0]["buttons"]] == [
-        "/ask_next_step",
+        "/service_raha",
         "/ask_current_step",
+        "/something_else",
     ]
 
 
@@ -475,4 +604,40 @@ async def test_second_miss_offers_a_person(services):
     assert said(messages) == ["fallback_human"]
     assert messages[0]["buttons"] == [
         {"title": "Haluan jutella ihmisen kanssa", "payload": "/request_human"}
+    ]
+
+
+async def test_something_else_offers_the_clients_own_coordinator(services):
+    events = [user_event("nlu_fallback"), {"event": "bot"}, user_event("x")]
+    messages, slots = await run(
+        ActionFallback,
+        services,
+        client="demo-suvi",
+        intent="something_else",
+        events=events,
+    )
+    assert said(messages) == ["fallback_coordinator", "human_reachable"]
+    assert "Omatyöntekijäsi Anna Virtanen osaa auttaa." in messages[0]["text"]
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/affirm", "/deny"]
+    assert slots == [SlotSet("contact_offer", 2)]
+    assert services.store.open_contact_requests() == []
+
+
+async def test_question_without_identity_answers_briefly_for_each_path(
+    services, tmp_path, mini_path
+):
+    other = {**mini_path, "id": "toinen", "short_name": "Toisen polku"}
+    catalog = load_catalog(write_catalog(tmp_path / "paths", paths=[mini_path, other]))
+    services = dataclasses.replace(services, catalog=catalog)
+    messages, _ = await run(ActionServiceQuestion, services, intent="service_raha")
+    assert said(messages) == ["service_answer_each"]
+    assert messages[0]["text"] == (
+        "Vastaus riippuu palvelusta:\n"
+        "• Minin polku: Saat 9 euroa päivässä.\n"
+        "• Toisen polku: Saat 9 euroa päivässä.\n"
+        "Valitse palvelu, niin kerron tarkemmin."
+    )
+    assert [b["payload"] for b in messages[0]["buttons"]] == [
+        '/service_raha{"path_id":"mini"}',
+        '/service_raha{"path_id":"toinen"}',
     ]

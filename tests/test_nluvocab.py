@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from conftest import MINI_ROLES, write_catalog
-from polkuopas import nluvocab
+from polkuopas import nluquestions, nluvocab
 from polkuopas.catalog import Catalog, fold, load_catalog
 from polkuopas.settings import PROJECT_ROOT
 
@@ -300,3 +300,87 @@ def test_no_sentence_is_listed_twice_in_the_training_data():
             twice.append(f"{text!r} ({file.name}, {intent}; first {seen[key]})")
         seen.setdefault(key, f"{file.name}, {intent}")
     assert twice == []
+
+
+# --- the path questions (data/nlu/questions_generated.yml) ------------------------
+
+QUESTIONS_GENERATED = NLU_DIR / "questions_generated.yml"
+SERVICE_RULES = PROJECT_ROOT / "data" / "rules" / "service_questions.yml"
+DOMAIN = PROJECT_ROOT / "bot" / "domain.yml"
+REGENERATE_QUESTIONS = (
+    "run `python -m polkuopas.nluquestions` (make nlu-vocab) and commit it"
+)
+
+
+def test_questions_file_is_up_to_date(catalog: Catalog):
+    current = QUESTIONS_GENERATED.read_text(encoding="utf-8")
+    assert current == nluquestions.render(catalog, source="paths/*.yml"), (
+        f"{QUESTIONS_GENERATED.name} is stale: {REGENERATE_QUESTIONS}"
+    )
+
+
+def test_every_question_topic_has_an_intent_a_rule_and_an_action():
+    """Generated intents, the domain and the rules agree: a new topic in a path
+    file needs `service_<topic>` in bot/domain.yml and a rule in
+    data/rules/service_questions.yml."""
+    generated = {intent for intent, _ in examples(QUESTIONS_GENERATED)}
+    domain = yaml.safe_load(DOMAIN.read_text(encoding="utf-8"))
+    in_domain = {i for i in domain["intents"] if str(i).startswith("service_")}
+    rules = yaml.safe_load(SERVICE_RULES.read_text(encoding="utf-8"))["rules"]
+    ruled = {
+        rule["steps"][0]["intent"]
+        for rule in rules
+        if rule["steps"][1] == {"action": "action_service_question"}
+    }
+    assert generated == in_domain == ruled
+    assert "action_service_question" in domain["actions"]
+
+
+def test_questions_render_one_intent_per_topic_each_phrasing_once(
+    tmp_path: Path, mini_path
+):
+    other = {**mini_path, "id": "toinen"}
+    asks = ["Saanko tästä rahaa?", "saako palkkaa", "onko palkka", "rahaa?"]
+    other["questions"] = [{**mini_path["questions"][0], "ask": asks}]
+    catalog = load_catalog(write_catalog(tmp_path / "p", paths=[mini_path, other]))
+    assert nluquestions.phrasings(catalog) == {
+        "service_raha": [
+            "Saanko tästä rahaa?",
+            "paljonko maksetaan",
+            "mitä minulle maksetaan",
+            "saako pajalta palkkaa",
+            "saako palkkaa",
+            "onko palkka",
+            "rahaa?",
+        ],
+        "service_kesto": [
+            "Kauanko tämä kestää?",
+            "miten pitkä jakso on",
+            "montako kuukautta olen pajalla",
+            "milloin tämä loppuu",
+        ],
+    }
+    text = nluquestions.render(catalog)
+    assert yaml.safe_load(text)["nlu"][0]["intent"] == "service_raha"
+    assert text == nluquestions.render(catalog)
+
+
+def test_questions_check_fails_when_stale_and_passes_when_fresh(tmp_path: Path, capsys):
+    paths = write_catalog(tmp_path / "paths")
+    out = tmp_path / "questions_generated.yml"
+    args = ["--paths-dir", str(paths), "--out", str(out)]
+    assert nluquestions.main([*args, "--check"]) == nluquestions.EXIT_STALE
+    assert "is missing" in capsys.readouterr().err
+    assert nluquestions.main(args) == 0
+    assert nluquestions.main([*args, "--check"]) == 0
+    out.write_text(out.read_text(encoding="utf-8") + "    - vanha\n", encoding="utf-8")
+    assert nluquestions.main([*args, "--check"]) == nluquestions.EXIT_STALE
+    assert "python -m polkuopas.nluquestions" in capsys.readouterr().err
+
+
+def test_questions_generator_reports_a_broken_path_file(tmp_path: Path, capsys):
+    paths = write_catalog(tmp_path / "paths")
+    (paths / "mini.yml").write_text("id: [\n", encoding="utf-8")
+    args = ["--paths-dir", str(paths), "--out", str(tmp_path / "x.yml")]
+    assert nluquestions.main(args) == nluquestions.EXIT_ERROR
+    assert "mini.yml" in capsys.readouterr().err

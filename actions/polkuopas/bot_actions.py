@@ -38,7 +38,18 @@ from polkuopas.answers import (
 )
 from polkuopas.catalog import Catalog, ServicePath
 from polkuopas.messages import Messages
-from polkuopas.store import Store
+from polkuopas.questions import (
+    Contact,
+    Reply,
+    first_sentence,
+    intent_for,
+    path_reply,
+    paths_answering,
+    personal_reply,
+    topic_label,
+    topic_of,
+)
+from polkuopas.store import Professional, Store
 
 log = logging.getLogger("polkuopas.actions")
 
@@ -54,6 +65,20 @@ INTENT_LABELS = {
     "request_human": "Haluan jutella ihmisen kanssa",
 }
 FALLBACK_INTENT = "nlu_fallback"
+# "None of these" on the clarifying buttons: counts as a second miss.
+SOMETHING_ELSE_INTENT = "something_else"
+# The slot that remembers an offer to have someone contact the client: the
+# number of user messages when it was made. Only the very next message can
+# accept it, so a later "kyllä" to something else never records a request.
+CONTACT_OFFER_SLOT = "contact_offer"
+YES_NO_BUTTONS = [
+    {"title": "Kyllä", "payload": "/affirm"},
+    {"title": "Ei", "payload": "/deny"},
+]
+
+
+def user_messages(tracker: Tracker) -> int:
+    return sum(1 for e in tracker.events if e.get("event") == "user")
 
 
 @dataclass(frozen=True)
@@ -528,6 +553,9 @@ class ActionFollowUp(PolkuopasAction):
 
 
 class ActionRequestHuman(PolkuopasAction):
+    """Offers contact with the client's own coordinator; records nothing until
+    the client says yes (action_confirm_contact)."""
+
     NAME = "action_request_human"
 
     def answer(self, dispatcher, turn, tracker):
@@ -537,6 +565,60 @@ class ActionRequestHuman(PolkuopasAction):
             if turn.identity.lapsed:
                 self.say(dispatcher, "identity_expired")
             return None
+        return self.offer_contact(dispatcher, view, tracker, "human_confirm")
+
+    def offer_contact(
+        self,
+        dispatcher: CollectingDispatcher,
+        view: ClientView,
+        tracker: Tracker,
+        message: str,
+    ) -> list[EventType]:
+        main = main_contacts(view)
+        pros: list[Professional] = main[1] if main else []
+        if not pros:
+            self.say(dispatcher, "human_confirm_nobody", buttons=YES_NO_BUTTONS)
+        else:
+            # One person by name: the request is recorded for the first of a pair.
+            pro = pros[0]
+            self.say(
+                dispatcher,
+                message,
+                buttons=YES_NO_BUTTONS,
+                who=possessive(self.role_title(main[0])),
+                name=pro.name,
+            )
+            if pro.hours:
+                self.say(dispatcher, "human_reachable", name=pro.name, hours=pro.hours)
+        return [SlotSet(CONTACT_OFFER_SLOT, user_messages(tracker))]
+
+
+class ActionConfirmContact(ActionRequestHuman):
+    """Kyllä or Ei to an offer of contact: only now is a request recorded."""
+
+    NAME = "action_confirm_contact"
+
+    def answer(self, dispatcher, turn, tracker):
+        offered = tracker.get_slot(CONTACT_OFFER_SLOT)
+        fresh = isinstance(offered, int | float) and (
+            user_messages(tracker) == int(offered) + 1
+        )
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if not fresh:
+            # A yes or no with no offer just before it: nothing to act on.
+            self.say(dispatcher, "confirm_nothing")
+            return [SlotSet(CONTACT_OFFER_SLOT, None)] if offered is not None else None
+        if intent != "affirm":
+            self.say(dispatcher, "human_declined")
+            return [SlotSet(CONTACT_OFFER_SLOT, None)]
+        view = turn.view
+        if view is None:
+            self.say(dispatcher, "human_general")
+            return [SlotSet(CONTACT_OFFER_SLOT, None)]
+        self.record(dispatcher, view)
+        return [SlotSet(CONTACT_OFFER_SLOT, None)]
+
+    def record(self, dispatcher: CollectingDispatcher, view: ClientView) -> None:
         main = main_contacts(view)
         store = self.services.store
         role, pros = main if main else (None, [])
@@ -546,7 +628,7 @@ class ActionRequestHuman(PolkuopasAction):
             )
         if not pros:
             self.say(dispatcher, "human_recorded_nobody")
-            return None
+            return
         for pro in pros:
             self.say(
                 dispatcher,
@@ -556,17 +638,22 @@ class ActionRequestHuman(PolkuopasAction):
                 details=contact_lines(pro),
             )
         self.say(dispatcher, "human_recorded", name=pros[0].name)
-        return None
 
 
-class ActionFallback(PolkuopasAction):
-    """A message the assistant did not understand: first ask again with the two
-    best guesses as buttons, and after a second miss offer a person."""
+class ActionFallback(ActionRequestHuman):
+    """A message the assistant did not understand: first say what it guessed and
+    offer the two best guesses and "something else" as buttons; after a second
+    miss offer the client's own coordinator by name (asking before recording)."""
 
     NAME = "action_fallback"
 
     def answer(self, dispatcher, turn, tracker):
-        if self.missed_before(tracker):
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if intent == SOMETHING_ELSE_INTENT or self.missed_before(tracker):
+            if turn.view is not None:
+                return self.offer_contact(
+                    dispatcher, turn.view, tracker, "fallback_coordinator"
+                )
             self.say(
                 dispatcher,
                 "fallback_human",
@@ -579,17 +666,35 @@ class ActionFallback(PolkuopasAction):
             )
             return None
         ranking = tracker.latest_message.get("intent_ranking") or []
-        guesses = [r["name"] for r in ranking if r.get("name") in INTENT_LABELS][:2]
+        guesses = [r["name"] for r in ranking if self.label(r.get("name")) is not None][
+            :2
+        ]
         for default in ("ask_responsible", "ask_path_overview"):
             if len(guesses) < 2 and default not in guesses:
                 guesses.append(default)
+        labels = [self.label(g) for g in guesses]
         self.say(
             dispatcher,
             "ask_rephrase",
+            first=labels[0],
+            second=labels[1],
             buttons=[
-                {"title": INTENT_LABELS[g], "payload": payload(g)} for g in guesses
+                *(
+                    {"title": t, "payload": payload(g)}
+                    for g, t in zip(guesses, labels, strict=True)
+                ),
+                {"title": "Jotain muuta", "payload": payload(SOMETHING_ELSE_INTENT)},
             ],
         )
+        return None
+
+    def label(self, intent: str | None) -> str | None:
+        """The button label of an intent a client can pick, else None."""
+        if intent in INTENT_LABELS:
+            return INTENT_LABELS[intent]
+        topic = topic_of(intent)
+        if topic and any(p.question(topic) for p in self.catalog.paths.values()):
+            return topic_label(self.catalog, topic)
         return None
 
     @staticmethod
@@ -599,7 +704,110 @@ class ActionFallback(PolkuopasAction):
         if len(user_events) < 2:
             return False
         previous = user_events[-2].get("parse_data", {}).get("intent", {})
-        return previous.get("name") == FALLBACK_INTENT
+        return previous.get("name") in (FALLBACK_INTENT, SOMETHING_ELSE_INTENT)
+
+
+class ActionServiceQuestion(PolkuopasAction):
+    """A question about the service itself (money, hours, illness...): the
+    answer from the client's own path, with their own professional named."""
+
+    NAME = "action_service_question"
+
+    def answer(self, dispatcher, turn, tracker):
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        topic = topic_of(intent)
+        if topic is None:
+            self.say(dispatcher, "service_unknown")
+            return None
+        if turn.view is not None:
+            reply = personal_reply(self.catalog, turn.view, topic)
+            if reply is None:
+                self.not_on_path(dispatcher, turn.view)
+            else:
+                self.tell(dispatcher, reply)
+            return None
+        if turn.identity.lapsed:
+            self.say(dispatcher, "identity_expired")
+        if turn.path_id is not None:
+            reply = path_reply(self.catalog, self.catalog.path(turn.path_id), topic)
+            if reply is None:
+                self.say(
+                    dispatcher,
+                    "service_not_on_path_general",
+                    path_name=self.catalog.path(turn.path_id).short_name,
+                )
+                return [SlotSet("path_id", turn.path_id)]
+            self.tell(dispatcher, reply, with_path=True)
+            return [SlotSet("path_id", turn.path_id)]
+        paths = paths_answering(self.catalog, topic)
+        if not paths:
+            self.say(dispatcher, "service_unknown")
+        elif len(paths) == 1:
+            self.tell(dispatcher, path_reply(self.catalog, paths[0], topic), True)
+        else:
+            self.for_each_path(dispatcher, paths, topic)
+        return None
+
+    def tell(self, dispatcher, reply: Reply, with_path: bool = False) -> None:
+        self.say(
+            dispatcher,
+            "service_answer_path" if with_path else "service_answer",
+            answer=" ".join(reply.question.answer.split()),
+            path_name=reply.path.short_name,
+        )
+        for contact in reply.contacts:
+            self.more_from(dispatcher, contact)
+
+    def more_from(self, dispatcher, contact: Contact) -> None:
+        if contact.name is None:
+            self.say(
+                dispatcher,
+                "service_more_role",
+                role_title=in_sentence(contact.role_title),
+            )
+            return
+        details = [f"Puhelin: {contact.phone}"] if contact.phone else []
+        if contact.hours:
+            details.append(f"Parhaiten tavoitat: {contact.hours}")
+        self.say(
+            dispatcher,
+            "service_more_person",
+            who=possessive(contact.role_title),
+            name=contact.name,
+            details="\n".join(details),
+        )
+
+    def not_on_path(self, dispatcher, view: ClientView) -> None:
+        main = main_contacts(view)
+        if main is None or not main[1]:
+            self.say(dispatcher, "service_not_on_path", path_name=view.path.short_name)
+            return
+        role, pros = main
+        self.say(
+            dispatcher,
+            "service_not_on_path_ask",
+            path_name=view.path.short_name,
+            who=possessive(self.role_title(role)),
+            name=join_names(p.name for p in pros),
+        )
+
+    def for_each_path(self, dispatcher, paths: list[ServicePath], topic: str) -> None:
+        lines = []
+        for path in paths:
+            question = path.question(topic)
+            lines.append(f"• {path.short_name}: {first_sentence(question.answer)}")
+        self.say(
+            dispatcher,
+            "service_answer_each",
+            lines="\n".join(lines),
+            buttons=[
+                {
+                    "title": p.short_name,
+                    "payload": payload(intent_for(topic), path_id=p.id),
+                }
+                for p in paths
+            ],
+        )
 
 
 ACTIONS: tuple[type[PolkuopasAction], ...] = (
@@ -612,5 +820,7 @@ ACTIONS: tuple[type[PolkuopasAction], ...] = (
     ActionRoleDefinition,
     ActionFollowUp,
     ActionRequestHuman,
+    ActionConfirmContact,
     ActionFallback,
+    ActionServiceQuestion,
 )

@@ -62,6 +62,7 @@ TOPICS: dict[str, str] = {
     "valitus": "Miten valitan",
     "ei_suju": "Jos palvelu ei suju",
     "jalkeen": "Mitä palvelun jälkeen",
+    "suostumus": "Suostumus tietojen vaihtoon",
 }
 
 

@@ -99,7 +99,15 @@ class ActionRequestHuman(_LazyServices, actions.ActionRequestHuman):
     pass
 
 
+class ActionConfirmContact(_LazyServices, actions.ActionConfirmContact):
+    pass
+
+
 class ActionFallback(_LazyServices, actions.ActionFallback):
+    pass
+
+
+class ActionServiceQuestion(_LazyServices, actions.ActionServiceQuestion):
     pass
 
 
@@ -113,7 +121,9 @@ SDK_ACTIONS: tuple[type[PolkuopasAction], ...] = (
     ActionRoleDefinition,
     ActionFollowUp,
     ActionRequestHuman,
+    ActionConfirmContact,
     ActionFallback,
+    ActionServiceQuestion,
 )
 if [a.NAME for a in SDK_ACTIONS] != [a.NAME for a in ACTIONS]:
     raise ImportError("polkuopas.sdk_actions: an action has no adapter here")

@@ -1,0 +1,125 @@
+"""NLU training data for the path questions, generated from `paths/*.yml`.
+
+Each path file's `questions[].ask` phrasings are the training examples of the
+topic's intent (`service_<topic>`); a topic asked on several paths gets the
+phrasings of all of them, each once. The output is ordered by topic (the shared
+topics in `catalog.TOPICS` order, then the paths' own) and by first appearance,
+so it changes only when a path file's phrasings change.
+
+    python -m polkuopas.nluquestions            # write data/nlu/questions_generated.yml
+    python -m polkuopas.nluquestions --check    # exit 1 if the file is stale
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from polkuopas.catalog import Catalog, PathFileError, load_catalog
+from polkuopas.questions import intent_for, topics
+from polkuopas.settings import PROJECT_ROOT
+
+COMMAND = "python -m polkuopas.nluquestions"
+DEFAULT_PATHS_DIR = PROJECT_ROOT / "paths"
+DEFAULT_OUT = PROJECT_ROOT / "data" / "nlu" / "questions_generated.yml"
+
+EXIT_STALE = 1
+EXIT_ERROR = 2
+
+
+def phrasings(catalog: Catalog) -> dict[str, list[str]]:
+    """Intent -> its examples, each phrasing once (as written, spaces tidied)."""
+    out: dict[str, list[str]] = {}
+    for topic in topics(catalog):
+        seen: dict[str, None] = {}
+        for path in catalog.paths.values():
+            question = path.question(topic)
+            for ask in question.ask if question else []:
+                seen.setdefault(" ".join(ask.split()), None)
+        out[intent_for(topic)] = list(seen)
+    return out
+
+
+def _quoted(text: str) -> str:
+    # A phrasing that starts like YAML or Rasa markup would be misread.
+    if text[:1] in "[{\"'!&*|>%@`#" or ": " in text or " #" in text:
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return text
+
+
+def render(catalog: Catalog, source: str = "paths/*.yml") -> str:
+    """The whole `questions_generated.yml` as text (pure; same input, same text)."""
+    out = [
+        "# GENERATED FILE - do not edit by hand.",
+        f"# Source: {source} (the `ask` phrasings of each path's `questions`).",
+        f"# Regenerate with: {COMMAND}   (check: {COMMAND} --check)",
+        "# One intent per question topic; the answer depends on the client's path",
+        "# and comes from the action action_service_question.",
+        'version: "3.1"',
+        "nlu:",
+    ]
+    for intent, examples in phrasings(catalog).items():
+        out += [f"- intent: {intent}", "  examples: |"]
+        out += [f"    - {_quoted(e)}" for e in examples]
+    return "\n".join(out) + "\n"
+
+
+def _relative(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(PROJECT_ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=COMMAND,
+        description="Generate the NLU data of the path questions from paths/*.yml.",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="do not write; exit 1 if the file differs from what would be generated",
+    )
+    parser.add_argument("--paths-dir", type=Path, default=DEFAULT_PATHS_DIR)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    prog = "nluquestions"
+    try:
+        catalog = load_catalog(args.paths_dir)
+        text = render(catalog, source=_relative(args.paths_dir) + "/*.yml")
+    except PathFileError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    out: Path = args.out
+    shown = _relative(out)
+    current = out.read_text(encoding="utf-8") if out.exists() else None
+    if args.check:
+        if current == text:
+            print(f"{shown} is up to date")
+            return 0
+        why = "is missing" if current is None else "is stale"
+        print(
+            f"{prog}: {shown} {why}: it does not match the path files' questions. "
+            f"Run `{COMMAND}` and commit the result.",
+            file=sys.stderr,
+        )
+        return EXIT_STALE
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if current != text:
+        out.write_text(text, encoding="utf-8")
+    counts = phrasings(catalog)
+    state = "unchanged" if current == text else "written"
+    examples = sum(len(v) for v in counts.values())
+    print(f"{shown} {state}: {examples} phrasings, {len(counts)} topics")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
