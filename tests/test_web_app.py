@@ -293,3 +293,16 @@ def test_path_page_lists_sources_and_assumptions_by_id(client, catalog):
     for item in [*path.sources, *path.assumptions]:
         assert f'id="lahde-{item.id}"' in html
     assert path.assumptions[0].text.split()[0] in html
+
+
+def test_path_page_shows_the_questions_as_the_bot_answers_them(client, catalog):
+    path = catalog.path("kuntouttava-tyotoiminta")
+    html = client.get(f"/polut/{path.id}").text
+    assert path.questions, "the path has questions to show"
+    for question in path.questions:
+        section = html.split(f'id="kysymys-{question.id}"')[1].split("</section>")[0]
+        assert " ".join(question.answer.split()) in " ".join(section.split())
+        for source_id in question.sources:
+            assert f'href="#lahde-{source_id}"' in section
+    sairastuminen = html.split('id="kysymys-sairastuminen"')[1].split("</section>")[0]
+    assert "Lisää kertoo ohjaaja." in sairastuminen

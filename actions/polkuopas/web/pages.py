@@ -13,8 +13,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from polkuopas.answers import path_payload
+from polkuopas.answers import in_sentence, path_payload
+from polkuopas.catalog import Catalog, ServicePath
 from polkuopas.demo import CLIENTS
+from polkuopas.questions import path_reply, topic_label, topics
 from polkuopas.web.api import CatalogDep, SettingsDep
 from polkuopas.web.bundle import JS_NAME, PATH_CSS_NAME, WidgetAssets
 from polkuopas.web.pathview import matches, role_paths, role_search_text
@@ -134,7 +136,29 @@ async def path_page(
         path=path,
         payload=path_payload(catalog, path, None),
         roles=[catalog.role(r) for r in roles],
+        questions=page_questions(catalog, path),
     )
+
+
+def page_questions(catalog: Catalog, path: ServicePath) -> list[dict[str, Any]]:
+    """The path's questions as the bot answers them without identity: the same
+    answer text, the role that can tell more by its title, the cited sources."""
+    items = []
+    for topic in topics(catalog):
+        reply = path_reply(catalog, path, topic)
+        if reply is None:
+            continue
+        items.append(
+            {
+                "question": reply.question,
+                "label": topic_label(catalog, topic),
+                "role": in_sentence(reply.contacts[0].role_title)
+                if reply.contacts
+                else None,
+                "cited": path.cited(reply.question.sources),
+            }
+        )
+    return items
 
 
 @router.get("/upotus", response_class=HTMLResponse)
