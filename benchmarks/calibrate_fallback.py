@@ -115,8 +115,8 @@ def report(sets: dict[str, list[Parsed]], model: Path) -> str:
     lines = [
         "# Fallback thresholds, chosen by measurement",
         "",
-        f"Model: `{model.name}`, parsed once; `benchmarks/calibrate_fallback.py` replays the",
-        "fallback decision for each setting. Outcomes: right / unsure (clarifying",
+        f"Model: `{model.name}`, parsed once; `benchmarks/calibrate_fallback.py`",
+        "replays the fallback decision for each setting. Outcomes: right / unsure (clarifying",
         "question, or out_of_scope's honest 'I cannot answer') / wrong.",
         "",
     ]
