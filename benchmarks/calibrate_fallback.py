@@ -116,8 +116,8 @@ def report(sets: dict[str, list[Parsed]], model: Path) -> str:
         "# Fallback thresholds, chosen by measurement",
         "",
         f"Model: `{model.name}`, parsed once; `benchmarks/calibrate_fallback.py`",
-        "replays the fallback decision for each setting. Outcomes: right / unsure (clarifying",
-        "question, or out_of_scope's honest 'I cannot answer') / wrong.",
+        "replays the fallback decision for each setting. Outcomes: right / unsure",
+        "(clarifying question, or out_of_scope's honest 'I cannot answer') / wrong.",
         "",
     ]
     for name, parsed in sets.items():
