@@ -31,14 +31,19 @@ SECRET = "concurrency-secret"
 POLKUOPAS = Path(sys.executable).with_name("polkuopas")
 
 
-def webhook_call(action: str, intent: str) -> dict:
+def webhook_call(
+    action: str,
+    intent: str,
+    slots: dict | None = None,
+    events: list[dict] | None = None,
+) -> dict:
     """An action call shaped as Rasa 3.6 sends it, for demo-suvi."""
     return {
         "next_action": action,
         "sender_id": "c:demo-suvi:lock",
         "tracker": {
             "sender_id": "c:demo-suvi:lock",
-            "slots": {},
+            "slots": slots or {},
             "latest_message": {
                 "intent": {"name": intent, "confidence": 0.98},
                 "entities": [],
@@ -50,7 +55,7 @@ def webhook_call(action: str, intent: str) -> dict:
             "latest_event_time": 1700000000.0,
             "followup_action": None,
             "paused": False,
-            "events": [],
+            "events": events or [],
             "latest_input_channel": "rest",
             "active_loop": {},
             "latest_action": {"action_name": "action_listen"},
@@ -68,7 +73,16 @@ class Traffic:
         self.calls = [
             (
                 action_url + "/webhook",
-                webhook_call("action_request_human", "request_human"),
+                # "Kyllä" to the offer of contact: the write the chat makes.
+                webhook_call(
+                    "action_confirm_contact",
+                    "affirm",
+                    slots={"contact_offer": 1},
+                    events=[
+                        {"event": "user", "text": "haluan puhua ihmisen kanssa"},
+                        {"event": "user", "text": "kyllä"},
+                    ],
+                ),
                 {"X-Polkuopas-Secret": SECRET},
             ),
             (
