@@ -68,6 +68,17 @@ PYTHONPATH=bot .venv-rasa/bin/rasa run --model bot/models/polkuopas.tar.gz \
 pids+=($!)
 wait_for "Rasa server" "http://127.0.0.1:$rasa_port/webhooks/rest/" var/log/rasa.log 180
 
+# The demo staff accounts (`polkuopas demo`) get fresh passwords at every start.
+printf "==> setting demo staff passwords "
+staff_signins=""
+for staff in demo-tyontekija:tyontekija@esimerkki.fi \
+  demo-polun-omistaja:polun-omistaja@esimerkki.fi demo-admin:admin@esimerkki.fi; do
+  password=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(15))')
+  printf '%s\n' "$password" | $polkuopas staff password "${staff%%:*}" >/dev/null
+  staff_signins+=$(printf '\n    %-28s %s' "${staff#*:}" "$password")
+done
+echo " ready"
+
 POLKUOPAS_WEB_PORT=$web_port .venv/bin/python -m polkuopas.web >var/log/web.log 2>&1 &
 pids+=($!)
 wait_for "web app" "http://127.0.0.1:$web_port/health" var/log/web.log 60
@@ -81,6 +92,9 @@ Polkuopas is running on embedded defaults (SQLite: ${POLKUOPAS_DB:-var/polkuopas
   demo page (open this):       http://localhost:$web_port/
   role page, paths, embed:     http://localhost:$web_port/roolit  /polut  /upotus
   Valtteri's personal link:    $link
+  workspace (professionals):   http://localhost:$web_port/tyotila/kirjaudu
+  demo sign-ins (e-mail, password; new at every start; the worker is Anna
+  Virtanen, omatyöntekijä of Suvi):$staff_signins
   Rasa server (REST channel):  http://127.0.0.1:$rasa_port/webhooks/rest/webhook
   action server:               http://127.0.0.1:$action_port  (/health, /actions)
   logs:                        var/log/
