@@ -5,7 +5,7 @@ through the CLI's audited code."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -284,6 +284,25 @@ def test_worker_cannot_reach_others_clients_by_id(app, store, who, theirs, other
     assert (client.current_step, client.ended_on) == ("alku", None)
     assert list(store.db.query("SELECT * FROM tokens")) == []
     assert len(store.assignments(others)) == 1
+
+
+def test_list_tells_days_on_step_requests_and_search(app, store, mini_dir):
+    admin = Admin(store, load_catalog(mini_dir), "testi")
+    admin.add_client("c3", "mini", started_on=date.today() - timedelta(days=10))
+    admin.assign("c3", "omatyontekija", "aa")
+    with store.transaction():
+        store.add_contact_request("c3", None, None)
+    anna = signed_in(app, "anna")
+    page = anna.get("/tyotila/asiakkaat").text
+    row = re.search(r">c3</a></th>(.*?)</tr>", page, re.S).group(1)
+    assert "<td>10 pv</td>" in row and "Avoin (1)" in row
+    admin.advance("c3", "tyo")
+    row = re.search(
+        r">c3</a></th>(.*?)</tr>", anna.get("/tyotila/asiakkaat").text, re.S
+    )
+    assert "<td>0 pv</td>" in row.group(1)
+    found = anna.get("/tyotila/asiakkaat", params={"q": "työ"}).text
+    assert ">c3</a>" in found and ">c1</a>" not in found
 
 
 def test_unknown_and_foreign_clients_answer_alike(app):

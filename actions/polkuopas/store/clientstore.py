@@ -360,8 +360,11 @@ class Store:
         open contact requests, the follow-up. All clients when `pro_id` is
         None, else those now assigned to that professional."""
         sql = (
-            "SELECT c.*, (SELECT MAX(h.moved_at) FROM step_history h "
-            "WHERE h.client_id = c.id) AS step_since, "
+            # On the first step since the start (the add's history entry is
+            # written when the client is entered, maybe later than the start).
+            "SELECT c.*, COALESCE((SELECT MAX(h.moved_at) FROM step_history h "
+            "WHERE h.client_id = c.id AND h.from_step IS NOT NULL), c.started_on) "
+            "AS step_since, "
             "(SELECT COUNT(*) FROM contact_requests r WHERE r.client_id = c.id "
             "AND r.handled_at IS NULL) AS open_requests, "
             "f.due_on AS followup_due, f.done_at AS followup_done "

@@ -14,6 +14,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from polkuopas.passwords import verify_password
 from polkuopas.store import StaffSession
@@ -132,7 +133,9 @@ async def sign_in(
         return sign_in_page(request, settings, 429, text, email, retry_after=wait)
     member = store.find_staff_by_email(email) if email else None
     stored = store.staff_password_hash(member.id) if member else None
-    if not verify_password(stored, password) or not member or not member.active:
+    # argon2 takes tens of milliseconds on purpose: not on the event loop.
+    matches = await run_in_threadpool(verify_password, stored, password)
+    if not matches or not member or not member.active:
         log.info("workspace sign-in refused")
         return sign_in_page(request, settings, 400, WRONG, email)
     raw, csrf = new_secret(), new_secret()

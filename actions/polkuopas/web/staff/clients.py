@@ -64,11 +64,8 @@ def list_rows(
     rows = []
     for row in store.client_rows(pro):
         path = catalog.paths.get(row["path_id"])
-        step = (
-            path.step(row["current_step"])
-            if path and path.has_step(row["current_step"])
-            else None
-        )
+        known = path is not None and path.has_step(row["current_step"])
+        step = path.step(row["current_step"]) if known else None
         item = {
             "id": row["id"],
             "path": path.short_name if path else row["path_id"],
@@ -140,6 +137,7 @@ def client_page(
         when={n.step: n.when for n in view.step.next},
         assignments=view.assignments,
         roles=sorted(catalog.roles.values(), key=lambda r: r.title),
+        role_titles={r.id: r.title for r in catalog.roles.values()},
         professionals=[p for p in store.list_professionals() if p.active],
         followup=view.followup,
         requests=requests,
