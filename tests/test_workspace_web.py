@@ -467,3 +467,36 @@ def test_inbox_shows_own_requests_and_marks_them_done(app, store):
     )
     assert "Soitin" not in " ".join(e["details"] for e in store.audit_entries())
     assert store.find_contact_request(others)["handled_at"] is None
+
+
+# --- follow-up contacts ---------------------------------------------------------
+
+
+def test_followups_of_own_ended_clients_are_marked_done(app, store, mini_dir):
+    admin = Admin(store, load_catalog(mini_dir), "testi")
+    admin.end("c1")
+    admin.end("c2")
+    anna = signed_in(app, "anna")
+    page = anna.get("/tyotila/jalkikontaktit")
+    assert 'action="/tyotila/jalkikontaktit/c1/tehty"' in page.text
+    assert "/jalkikontaktit/c2/" not in page.text
+    token = CSRF_RE.search(page.text).group(1)
+    foreign = anna.post("/tyotila/jalkikontaktit/c2/tehty", data={"csrf": token})
+    assert foreign.status_code == 404
+    assert anna.post("/tyotila/jalkikontaktit/c1/tehty").status_code == 403
+    done = anna.post("/tyotila/jalkikontaktit/c1/tehty", data={"csrf": token})
+    assert done.status_code == 303
+    assert store.find_followup("c1").done_by == "tyotila:anna"
+    assert store.find_followup("c2").done_at is None
+    assert signed_in(app, "omistaja").get("/tyotila/jalkikontaktit").status_code == 403
+
+
+def test_sign_in_clears_sessions_past_their_limits(app, store):
+    signed_in(app, "anna")
+    store.db.execute(
+        "UPDATE staff_sessions SET last_seen = ?",
+        [iso(now_utc() - timedelta(hours=1))],
+    )
+    signed_in(app, "olli")
+    staff = [r["staff_id"] for r in store.db.query("SELECT * FROM staff_sessions")]
+    assert staff == ["olli"]

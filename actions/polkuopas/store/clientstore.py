@@ -615,6 +615,14 @@ class Store:
             "DELETE FROM staff_sessions WHERE id_hash = ?", [session_key(raw)]
         )
 
+    def delete_stale_sessions(self, created_before: str, seen_before: str) -> int:
+        """Sessions past their absolute or idle limit (ISO times, UTC)."""
+        cursor = self._writing().execute(
+            "DELETE FROM staff_sessions WHERE created_at < ? OR last_seen < ?",
+            [created_before, seen_before],
+        )
+        return cursor.rowcount
+
     def delete_staff_sessions(self, staff_id: str) -> int:
         cursor = self._writing().execute(
             "DELETE FROM staff_sessions WHERE staff_id = ?", [staff_id]

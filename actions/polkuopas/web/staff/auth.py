@@ -10,6 +10,7 @@ presented and starts a new one (a fixed session id cannot be planted).
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -17,7 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from polkuopas.passwords import verify_password
-from polkuopas.store import StaffSession
+from polkuopas.store import StaffSession, iso, now_utc
 from polkuopas.web.api import SettingsDep, StoreDep
 from polkuopas.web.staff.session import (
     COOKIE,
@@ -140,9 +141,15 @@ async def sign_in(
         return sign_in_page(request, settings, 400, WRONG, email)
     raw, csrf = new_secret(), new_secret()
     old = presented_session_id(request)
+    now = now_utc()
     with store.transaction():
         if old:
             store.delete_session(old)
+        # Sessions nobody presented again are cleared here, now and then.
+        store.delete_stale_sessions(
+            iso(now - timedelta(hours=settings.staff_session_hours)),
+            iso(now - timedelta(minutes=settings.staff_idle_minutes)),
+        )
         store.add_session(raw, member.id, csrf)
         store.audit(f"tyotila:{member.id}", "sign-in", "staff", member.id)
     session = store.find_session(raw)

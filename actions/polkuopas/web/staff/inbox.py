@@ -1,8 +1,12 @@
-"""Contact requests from the chat (/tyotila/yhteydenotot): the signed-in
-worker's (naming them, or from a client assigned to them; all for an admin),
-marked done with a note through the CLI's audited code."""
+"""The worker's inbox: contact requests from the chat (/tyotila/yhteydenotot),
+the signed-in worker's (naming them, or from a client assigned to them; all
+for an admin), marked done with a note; and the follow-up contacts of their
+ended clients (/tyotila/jalkikontaktit), marked done. Both through the CLI's
+audited code."""
 
 from __future__ import annotations
+
+from datetime import date
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse
@@ -96,3 +100,53 @@ async def mark_done(
         text = f"Merkintä ei onnistunut. Muistiinpanossa voi olla {NOTE_MAX} merkkiä."
         return inbox_page(request, form.session, store, catalog, 400, text, request_id)
     return RedirectResponse(f"{INBOX}?tehty=kuitattu", status_code=303)
+
+
+# --- follow-up contacts --------------------------------------------------------
+
+FOLLOWUPS = f"{PREFIX}/jalkikontaktit"
+
+
+def own_followups(store: Store, session: StaffSession) -> list:
+    return [
+        f for f in store.open_followups() if may_see_client(store, session, f.client_id)
+    ]
+
+
+@router.get("/jalkikontaktit")
+async def followups(
+    request: Request, session: StaffDep, store: StoreDep, catalog: CatalogDep
+):
+    require_client_work(session)
+    today = date.today().isoformat()
+    rows = [
+        {
+            "followup": f,
+            "role_title": catalog.roles[f.role].title
+            if f.role in catalog.roles
+            else f.role,
+            "due": f.due_on <= today,
+            "late": f.due_by < today,
+        }
+        for f in own_followups(store, session)
+    ]
+    done = request.query_params.get("tehty") == "jalkikontakti"
+    return render(
+        request,
+        "tyotila/jalkikontaktit.html",
+        session,
+        active="jalkikontaktit",
+        rows=rows,
+        message="Jälkikontakti on merkitty tehdyksi." if done else None,
+    )
+
+
+@router.post("/jalkikontaktit/{client_id}/tehty")
+async def followup_done(
+    client_id: str, form: StaffFormDep, store: StoreDep, catalog: CatalogDep
+):
+    require_client_work(form.session)
+    if client_id not in {f.client_id for f in own_followups(store, form.session)}:
+        raise HTTPException(404, "unknown follow-up contact")
+    staff_admin(store, catalog, form.session).followup_done(client_id)
+    return RedirectResponse(f"{FOLLOWUPS}?tehty=jalkikontakti", status_code=303)

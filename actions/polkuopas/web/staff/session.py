@@ -132,9 +132,11 @@ StaffDep = Annotated[StaffSession, Depends(require_staff)]
 async def read_form(request: Request) -> dict[str, str]:
     """An url-encoded form (the only kind the workspace's forms send)."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = (await request.body()).decode("utf-8", "replace")
+    if not body:
+        return {}  # no fields, so no form token: refused as such
     if kind != "application/x-www-form-urlencoded":
         raise HTTPException(415, "forms are sent url-encoded")
-    body = (await request.body()).decode("utf-8", "replace")
     try:
         pairs = parse_qsl(body, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
     except ValueError:
