@@ -18,6 +18,7 @@ from polkuopas.settings import PROJECT_ROOT
 from polkuopas.store import iso, now_utc, open_store
 from polkuopas.web import create_app
 from polkuopas.web.config import WebSettings
+from polkuopas.web.staff import SignInLimits
 
 STORE_BACKENDS = BACKENDS
 PASSWORD = {
@@ -66,7 +67,10 @@ def make_app(store_url, mini_dir: Path, **overrides):
 
 @pytest.fixture
 def app(store, store_url, mini_dir):
-    return make_app(store_url, mini_dir)
+    app = make_app(store_url, mini_dir)
+    # The sign-in buckets do not refill while a slow test runs.
+    app.state.sign_in_limits = SignInLimits(clock=lambda: 0.0)
+    return app
 
 
 @pytest.fixture

@@ -88,7 +88,3 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
         )
     except (VerificationError, InvalidHashError):
         return False
-
-
-def needs_rehash(stored_hash: str) -> bool:
-    return _HASHER.check_needs_rehash(stored_hash)

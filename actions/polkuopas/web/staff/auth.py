@@ -10,6 +10,8 @@ presented and starts a new one (a fixed session id cannot be planted).
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated
 
@@ -51,9 +53,9 @@ class SignInLimits:
     quick tries for an account, then one every 30 seconds; an address (a
     whole office behind one) gets more."""
 
-    def __init__(self) -> None:
-        self.per_account = RateLimiter(per_minute=2, burst=5)
-        self.per_address = RateLimiter(per_minute=10, burst=20)
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_account = RateLimiter(per_minute=2, burst=5, clock=clock)
+        self.per_address = RateLimiter(per_minute=10, burst=20, clock=clock)
 
     def wait(self, email: str, address: str) -> int:
         """0 when the attempt may go on, else whole seconds to wait."""
