@@ -504,3 +504,25 @@ def test_sign_in_clears_sessions_past_their_limits(app, store):
     signed_in(app, "olli")
     staff = [r["staff_id"] for r in store.db.query("SELECT * FROM staff_sessions")]
     assert staff == ["olli"]
+
+
+def test_walk_through_shows_one_step_with_the_clients_own_names(app, store):
+    anna = signed_in(app, "anna")
+    page = anna.get("/tyotila/asiakkaat/c1/esitys")
+    assert page.status_code == 200
+    shown = re.findall(r'<section class="walk__step( walk__step--other)?"', page.text)
+    assert shown == ["", " walk__step--other", " walk__step--other"]
+    assert "Olet nyt tässä vaiheessa." in page.text
+    assert "Omatyöntekijä Anna Oma" in page.text
+    assert 'href="?vaihe=2">Seuraava vaihe' in page.text
+    second = anna.get("/tyotila/asiakkaat/c1/esitys", params={"vaihe": 2}).text
+    assert re.findall(r'<section class="walk__step( walk__step--other)?"', second) == [
+        " walk__step--other",
+        "",
+        " walk__step--other",
+    ]
+    assert anna.get("/tyotila/asiakkaat/c2/esitys").status_code == 404
+    assert (
+        signed_in(app, "omistaja").get("/tyotila/asiakkaat/c1/esitys").status_code
+        == 403
+    )

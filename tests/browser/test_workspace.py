@@ -15,7 +15,7 @@ from polkuopas_stack import Processes, demo_admin, free_port, server_env
 
 from polkuopas.store import open_store
 
-from .browser_stack import SECRET
+from .browser_stack import SECRET, screenshot
 from .test_accessibility import axe_violations
 
 pytestmark = [pytest.mark.browser]
@@ -69,6 +69,10 @@ def test_worker_moves_a_client_and_issues_a_link(page, workspace):
     raw = link.split("#token=", 1)[1]
     expect(page.get_by_role("img", name=re.compile("QR-koodi"))).to_be_visible()
     assert axe_violations(page) == []
+    page.goto(base + "/tyotila/asiakkaat/demo-suvi/esitys")
+    expect(page.get_by_role("link", name="Seuraava vaihe")).to_be_visible()
+    assert axe_violations(page) == []
+    screenshot(page, "tyotila-esitys")
     store = open_store(db)
     try:
         assert store.get_client("demo-suvi").current_step != "tyotehtavat"

@@ -327,3 +327,35 @@ async def revoke_links(
     visible_client(store, form.session, client_id)
     staff_admin(store, catalog, form.session).revoke_tokens(client_id)
     return RedirectResponse(client_url(client_id, "peruttu"), status_code=303)
+
+
+@router.get("/asiakkaat/{client_id}/esitys")
+async def walk_through(
+    client_id: str,
+    request: Request,
+    session: StaffDep,
+    store: StoreDep,
+    catalog: CatalogDep,
+    vaihe: Annotated[int | None, Query(ge=1, le=100)] = None,
+):
+    """ "Käydään polku läpi yhdessä": the client's path for the meeting, one
+    step a screen in large text with the client's own professionals; printed,
+    every step on A4."""
+    visible_client(store, session, client_id)
+    view = load_view(store, catalog, client_id)
+    if view is None:
+        raise HTTPException(404, "unknown client")
+    payload = path_payload(catalog, view.path, view)
+    steps = payload["steps"]
+    current = next(s["number"] for s in steps if s["id"] == view.client.current_step)
+    shown = min(vaihe or current, len(steps))
+    return render(
+        request,
+        "tyotila/esitys.html",
+        session,
+        active="asiakkaat",
+        client=view.client,
+        path=view.path,
+        steps=steps,
+        shown=shown,
+    )
