@@ -137,6 +137,18 @@ main() {
   stage "demo data" var/log/demo.log "$polkuopas" demo
   echo " ready ($(grep -c '^demo client' var/log/demo.log) demo clients)"
 
+  # The demo staff accounts (`polkuopas demo`) get fresh passwords at every start.
+  printf "==> demo staff passwords"
+  local staff password staff_signins=""
+  for staff in demo-tyontekija:tyontekija@esimerkki.fi \
+    demo-polun-omistaja:polun-omistaja@esimerkki.fi demo-admin:admin@esimerkki.fi; do
+    password=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(15))')
+    printf '%s\n' "$password" | "$polkuopas" staff password "${staff%%:*}" \
+      >>var/log/demo.log 2>&1
+    staff_signins+=$(printf '\n    %-28s %s' "${staff#*:}" "$password")
+  done
+  echo " ready"
+
   if model_up_to_date; then
     echo "==> model: up to date ($model)"
   else
@@ -178,6 +190,9 @@ Polkuopas is running on embedded defaults (SQLite: ${POLKUOPAS_DB:-var/polkuopas
   demo page (open this):       http://localhost:$web_port/
   role page, paths, embed:     http://localhost:$web_port/roolit  /polut  /upotus
   Valtteri's personal link:    $link
+  workspace (professionals):   http://localhost:$web_port/tyotila/kirjaudu
+  demo sign-ins (e-mail, password; new at every start; the worker is Anna
+  Virtanen, omatyöntekijä of Suvi):$staff_signins
   Rasa server (REST channel):  http://127.0.0.1:$rasa_port/webhooks/rest/webhook
   action server:               http://127.0.0.1:$action_port  (/health, /actions)
   logs:                        var/log/

@@ -65,3 +65,12 @@ def test_demo_data_fits_the_paths(catalog):
         for role, _ in demo.assignments:
             assert role in path.roles_used(), (demo.id, role)
     assert {p[2] for p in PROFESSIONALS} <= set(catalog.roles)
+
+
+def test_demo_has_one_staff_account_per_role_without_a_password(store, catalog):
+    seed(store, catalog)
+    staff = store.list_staff()
+    assert sorted(m.role for m in staff) == ["admin", "polun_omistaja", "tyontekija"]
+    assert not any(m.has_password for m in staff)
+    worker = next(m for m in staff if m.role == "tyontekija")
+    assert store.is_assigned("demo-suvi", worker.professional_id)

@@ -13,11 +13,16 @@ from datetime import date
 
 from polkuopas.catalog import Catalog, ServicePath
 from polkuopas.errors import Conflict, Invalid, NotFound
-from polkuopas.store import Client, Store, new_token, token_expiry
+from polkuopas.passwords import check_password, hash_password
+from polkuopas.store import Client, StaffMember, Store, new_token, token_expiry
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()-]{4,24}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Who a staff account is: a worker sees the clients assigned to their
+# professional record, a path owner the paths' figures, an admin everything.
+STAFF_ROLES = ("tyontekija", "polun_omistaja", "admin")
+NOTE_MAX = 1000
 
 
 def add_months(day: date, months: int) -> date:
@@ -255,11 +260,20 @@ class Admin:
 
     # --- contact requests ---------------------------------------------------
 
-    def contact_request_handled(self, request_id: int) -> None:
+    def contact_request_handled(self, request_id: int, note: str | None = None) -> None:
+        note = (note or "").strip() or None
+        if note is not None and len(note) > NOTE_MAX:
+            raise Invalid(f"the note is longer than {NOTE_MAX} characters")
         with self.store.transaction():
-            self.store.mark_contact_request_handled(request_id, self.actor)
+            self.store.mark_contact_request_handled(request_id, self.actor, note)
+            # The note may hold personal data: the audit log says only that
+            # there is one.
             self.store.audit(
-                self.actor, "contact-handled", "contact_request", str(request_id)
+                self.actor,
+                "contact-handled",
+                "contact_request",
+                str(request_id),
+                note=note is not None,
             )
 
     # --- follow-up contacts -------------------------------------------------
@@ -277,3 +291,70 @@ class Admin:
                 )
             self.store.mark_followup_done(client_id, self.actor)
             self.store.audit(self.actor, "followup-done", "client", client_id)
+
+    # --- staff accounts ------------------------------------------------------
+
+    def add_staff(
+        self,
+        staff_id: str,
+        name: str,
+        email: str,
+        role: str,
+        pro_id: str | None = None,
+    ) -> None:
+        check_id("staff", staff_id)
+        if role not in STAFF_ROLES:
+            raise Invalid(
+                f"unknown staff role {role!r} (roles: {', '.join(STAFF_ROLES)})"
+            )
+        if not name.strip():
+            raise Invalid("the name must not be empty")
+        if not EMAIL_RE.match(email or ""):
+            raise Invalid(f"invalid email address {email!r}")
+        if role == "tyontekija" and not pro_id:
+            raise Invalid(
+                "a tyontekija sees the clients of their professional record: "
+                "give it with --pro PRO_ID"
+            )
+        with self.store.transaction():
+            if pro_id is not None:
+                self.store.get_professional(pro_id)
+            self.store.add_staff(
+                {
+                    "id": staff_id,
+                    "name": name.strip(),
+                    "email": email.strip().lower(),
+                    "role": role,
+                    "professional_id": pro_id,
+                }
+            )
+            self.store.audit(
+                self.actor, "add", "staff", staff_id, role=role, professional=pro_id
+            )
+
+    def disable_staff(self, staff_id: str) -> int:
+        """Disable the account and end its sessions; returns how many ended."""
+        with self.store.transaction():
+            member = self.store.get_staff(staff_id)
+            if not member.active:
+                raise Conflict(f"staff member {staff_id!r} is already disabled")
+            self.store.set_staff_active(staff_id, False)
+            ended = self.store.delete_staff_sessions(staff_id)
+            self.store.audit(self.actor, "disable", "staff", staff_id, sessions=ended)
+        return ended
+
+    def set_staff_password(self, staff_id: str, password: str) -> None:
+        """A new password (checked against the policy); other sessions end."""
+        member = self.store.get_staff(staff_id)
+        check_password(password, member.id, member.name, member.email)
+        hashed = hash_password(password)  # slow on purpose: outside the lock
+        with self.store.transaction():
+            self.store.get_staff(staff_id)
+            self.store.set_staff_password(staff_id, hashed)
+            ended = self.store.delete_staff_sessions(staff_id)
+            self.store.audit(
+                self.actor, "set-password", "staff", staff_id, sessions=ended
+            )
+
+    def staff(self, staff_id: str) -> StaffMember:
+        return self.store.get_staff(staff_id)

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from polkuopas.admin import Admin
+from polkuopas.admin import STAFF_ROLES, Admin
 from polkuopas.catalog import Catalog, PathFileError, load_catalog
 from polkuopas.conversations import purge_conversations
 from polkuopas.errors import Invalid, PolkuopasError
@@ -188,6 +188,56 @@ def cmd_pro_list(ctx: Context, args: argparse.Namespace) -> int:
     for pro in ctx.store.list_professionals():
         state = "" if pro.active else " (not active)"
         out(f"{pro.id}\t{pro.role}\t{pro.name}\t{pro.organisation}{state}")
+    return 0
+
+
+# --- staff accounts ---------------------------------------------------------
+
+
+def cmd_staff_add(ctx: Context, args: argparse.Namespace) -> int:
+    ctx.admin.add_staff(args.id, args.name, args.email, args.role, args.pro)
+    out(
+        f"added staff member {args.id} ({args.role}); "
+        f"set a password with 'polkuopas staff password {args.id}'"
+    )
+    return 0
+
+
+def cmd_staff_list(ctx: Context, args: argparse.Namespace) -> int:
+    for member in ctx.store.list_staff():
+        state = "" if member.active else " (disabled)"
+        state += "" if member.has_password else " (no password)"
+        pro = member.professional_id or "-"
+        out(f"{member.id}\t{member.role}\t{member.email}\t{pro}\t{member.name}{state}")
+    return 0
+
+
+def cmd_staff_disable(ctx: Context, args: argparse.Namespace) -> int:
+    ended = ctx.admin.disable_staff(args.staff_id)
+    out(f"disabled staff member {args.staff_id}; ended {ended} session(s)")
+    return 0
+
+
+def read_password(prompt: str) -> str:
+    """A terminal is asked twice without echo; otherwise one line of stdin
+    (a script: `printf '%s\\n' "$pw" | polkuopas staff password ID`)."""
+    if sys.stdin.isatty():
+        first = getpass.getpass(prompt)
+        if getpass.getpass("again: ") != first:
+            raise Invalid("the two passwords differ")
+        return first
+    line = sys.stdin.readline()
+    if not line:
+        raise Invalid("no password on standard input")
+    return line.rstrip("\r\n")
+
+
+def cmd_staff_password(ctx: Context, args: argparse.Namespace) -> int:
+    ctx.admin.staff(args.staff_id)  # an unknown id fails before the prompt
+    ctx.admin.set_staff_password(
+        args.staff_id, read_password(f"new password for {args.staff_id}: ")
+    )
+    out(f"set the password of {args.staff_id}; other sessions ended")
     return 0
 
 
@@ -368,7 +418,7 @@ def cmd_contacts(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_contacts_done(ctx: Context, args: argparse.Namespace) -> int:
-    ctx.admin.contact_request_handled(args.request_id)
+    ctx.admin.contact_request_handled(args.request_id, args.note)
     out(f"marked contact request {args.request_id} handled")
     return 0
 
@@ -479,6 +529,30 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--org", action=_Once, help="organisation")
     command(pro, "list", cmd_pro_list, "list professionals")
 
+    staff = groups.add_parser(
+        "staff", help="staff accounts of the workspace (/tyotila)"
+    ).add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+    add = command(staff, "add", cmd_staff_add, "add a staff account")
+    add.add_argument("--id", required=True, action=_Once)
+    add.add_argument("--name", required=True, action=_Once)
+    add.add_argument("--email", required=True, action=_Once, help="the sign-in")
+    add.add_argument(
+        "--role", required=True, action=_Once, choices=STAFF_ROLES,
+        help="tyontekija: own clients; polun_omistaja: path figures; admin: all",
+    )  # fmt: skip
+    add.add_argument(
+        "--pro", action=_Once, metavar="PRO_ID",
+        help="the professional record (required for tyontekija)",
+    )  # fmt: skip
+    command(staff, "list", cmd_staff_list, "list staff accounts")
+    sub = command(staff, "disable", cmd_staff_disable, "disable an account")
+    sub.add_argument("staff_id", metavar="ID")
+    sub = command(
+        staff, "password", cmd_staff_password,
+        "set a password (prompts; reads one line when stdin is not a terminal)",
+    )  # fmt: skip
+    sub.add_argument("staff_id", metavar="ID")
+
     client = groups.add_parser("client", help="clients").add_subparsers(
         dest="cmd", required=True, metavar="COMMAND"
     )
@@ -534,6 +608,7 @@ def build_parser() -> argparse.ArgumentParser:
     handled = contacts.add_subparsers(dest="cmd", metavar="COMMAND")
     sub = command(handled, "done", cmd_contacts_done, "mark a contact request handled")
     sub.add_argument("request_id", metavar="REQUEST_ID", type=int)
+    sub.add_argument("--note", action=_Once, help="what was done (kept, not logged)")
 
     feedback = groups.add_parser(
         "feedback", help="feedback from the chat"

@@ -48,6 +48,18 @@ PROFESSIONALS: list[tuple[str, str, str, str, str, str, str]] = [
 ]  # fmt: skip
 
 
+# One workspace account per staff role: id, name, e-mail (the sign-in), role,
+# professional record. No password here: `make run` sets a fresh one at every
+# start (`polkuopas staff password ID`) and prints it.
+STAFF: list[tuple[str, str, str, str, str | None]] = [
+    ("demo-tyontekija", "Anna Virtanen", "tyontekija@esimerkki.fi", "tyontekija",
+     "ph-anna"),
+    ("demo-polun-omistaja", "Pia Polkunen", "polun-omistaja@esimerkki.fi",
+     "polun_omistaja", None),
+    ("demo-admin", "Aki Ylläpitäjä", "admin@esimerkki.fi", "admin", None),
+]  # fmt: skip
+
+
 @dataclass(frozen=True)
 class DemoClient:
     id: str
@@ -143,3 +155,12 @@ def seed_demo(admin: Admin, today: date | None = None) -> Iterator[str]:
             changes.append("ended")
         state = ", ".join(changes) if changes else "already there"
         yield f"demo client {demo.id} ({demo.label}): {state}"
+    added = 0
+    for staff_id, name, email, role, pro_id in STAFF:
+        if store.find_staff(staff_id) is None:
+            admin.add_staff(staff_id, name, email, role, pro_id)
+            added += 1
+    yield (
+        "demo staff accounts (passwords: polkuopas staff password ID): "
+        f"{added} added, {len(STAFF) - added} already there"
+    )

@@ -150,6 +150,26 @@ class Settings(BaseSettings):
         pattern=r"^(json|text)$",
         description="`json` (one object a line) or `text`.",
     )
+    # The professionals' workspace (/tyotila).
+    staff_https: bool = Field(
+        default=False,
+        description="The workspace is reached over HTTPS (also behind a proxy "
+        "that ends TLS): its session cookies are sent only over HTTPS (Secure).",
+    )
+    staff_idle_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=24 * 60,
+        description="A workspace session ends after this many minutes without "
+        "a request.",
+    )
+    staff_session_hours: int = Field(
+        default=8,
+        ge=1,
+        le=24,
+        description="A workspace session ends this many hours after sign-in, "
+        "in use or not.",
+    )
     actor: str = Field(
         default="",
         description="Name recorded in the audit log for CLI changes "

@@ -93,6 +93,30 @@ class FollowUp:
 
 
 @dataclass(frozen=True)
+class StaffMember:
+    """A staff account of the workspace (never carries the password hash)."""
+
+    id: str
+    name: str
+    email: str
+    role: str  # tyontekija, polun_omistaja or admin
+    professional_id: str | None
+    active: bool
+    created_at: str
+    has_password: bool = False
+
+
+@dataclass(frozen=True)
+class StaffSession:
+    """A signed-in session, joined with its staff member."""
+
+    staff: StaffMember
+    csrf_token: str
+    created_at: str
+    last_seen: str
+
+
+@dataclass(frozen=True)
 class TokenCheck:
     """The outcome of checking a presented token: never carries the token."""
 
@@ -120,6 +144,24 @@ def check_token(db: Connection, raw: str, now: datetime | None = None) -> TokenC
 
 def _professional(row: dict[str, Any]) -> Professional:
     return Professional(**{**row, "active": bool(row["active"])})
+
+
+def _staff(row: dict[str, Any]) -> StaffMember:
+    return StaffMember(
+        id=row["id"],
+        name=row["name"],
+        email=row["email"],
+        role=row["role"],
+        professional_id=row["professional_id"],
+        active=bool(row["active"]),
+        created_at=row["created_at"],
+        has_password=bool(row["password_hash"]),
+    )
+
+
+def session_key(raw: str) -> str:
+    """What the store keeps of a session id: its hash, as of tokens."""
+    return hash_token(raw)
 
 
 class Store:
@@ -304,6 +346,49 @@ class Store:
             for row in rows
         ]
 
+    def is_assigned(self, client_id: str, pro_id: str) -> bool:
+        """Whether the professional is now assigned to the client in any role."""
+        row = self.db.execute(
+            "SELECT 1 FROM assignments WHERE client_id = ? AND professional_id = ? "
+            "AND until IS NULL",
+            [client_id, pro_id],
+        ).fetchone()
+        return row is not None
+
+    def client_rows(self, pro_id: str | None = None) -> list[dict[str, Any]]:
+        """Clients with what a worker's list shows: since when on the step,
+        open contact requests, the follow-up. All clients when `pro_id` is
+        None, else those now assigned to that professional."""
+        sql = (
+            # On the first step since the start (the add's history entry is
+            # written when the client is entered, maybe later than the start).
+            "SELECT c.*, COALESCE((SELECT MAX(h.moved_at) FROM step_history h "
+            "WHERE h.client_id = c.id AND h.from_step IS NOT NULL), c.started_on) "
+            "AS step_since, "
+            "(SELECT COUNT(*) FROM contact_requests r WHERE r.client_id = c.id "
+            "AND r.handled_at IS NULL) AS open_requests, "
+            "f.due_on AS followup_due, f.done_at AS followup_done "
+            "FROM clients c LEFT JOIN followups f ON f.client_id = c.id"
+        )
+        params: list[Any] = []
+        if pro_id is not None:
+            sql += (
+                " WHERE c.id IN (SELECT client_id FROM assignments "
+                "WHERE professional_id = ? AND until IS NULL)"
+            )
+            params.append(pro_id)
+        return list(self.db.query(sql + " ORDER BY c.id", params))
+
+    def step_counts(self) -> list[dict[str, Any]]:
+        """How many clients in service are on each step of each path."""
+        return list(
+            self.db.query(
+                "SELECT path_id, current_step, COUNT(*) AS clients FROM clients "
+                "WHERE ended_on IS NULL GROUP BY path_id, current_step "
+                "ORDER BY path_id, current_step"
+            )
+        )
+
     # --- follow-up contacts -------------------------------------------------
 
     def schedule_followup(
@@ -363,15 +448,37 @@ class Store:
             self.db["contact_requests"].rows_where("handled_at IS NULL", order_by="id")
         )
 
-    def mark_contact_request_handled(self, request_id: int, actor: str) -> None:
-        rows = list(self.db["contact_requests"].rows_where("id = ?", [request_id]))
-        if not rows:
+    def find_contact_request(self, request_id: int) -> dict[str, Any] | None:
+        rows = list(
+            self.db.query("SELECT * FROM contact_requests WHERE id = ?", [request_id])
+        )
+        return rows[0] if rows else None
+
+    def mark_contact_request_handled(
+        self, request_id: int, actor: str, note: str | None = None
+    ) -> None:
+        row = self.find_contact_request(request_id)
+        if row is None:
             raise NotFound(f"unknown contact request {request_id}")
-        if rows[0]["handled_at"]:
+        if row["handled_at"]:
             raise Conflict(f"contact request {request_id} is already handled")
         self._writing()["contact_requests"].update(
-            request_id, {"handled_at": iso(now_utc()), "handled_by": actor}
+            request_id,
+            {"handled_at": iso(now_utc()), "handled_by": actor, "note": note},
         )
+
+    def open_contact_requests_for(self, pro_id: str | None) -> list[dict[str, Any]]:
+        """Open requests, oldest first: all of them (`pro_id` None), or those
+        naming the professional or made by a client assigned to them."""
+        sql = "SELECT r.* FROM contact_requests r WHERE r.handled_at IS NULL"
+        params: list[Any] = []
+        if pro_id is not None:
+            sql += (
+                " AND (r.professional_id = ? OR r.client_id IN (SELECT client_id "
+                "FROM assignments WHERE professional_id = ? AND until IS NULL))"
+            )
+            params = [pro_id, pro_id]
+        return list(self.db.query(sql + " ORDER BY r.id", params))
 
     # --- feedback -----------------------------------------------------------
 
@@ -416,6 +523,111 @@ class Store:
                 order_by="id",
             )
         )
+
+    # --- staff accounts and their sessions -----------------------------------
+
+    def add_staff(self, member: dict[str, Any]) -> None:
+        if self.find_staff(member["id"]):
+            raise Conflict(f"staff member {member['id']!r} already exists")
+        if self.find_staff_by_email(member["email"]):
+            raise Conflict(f"the e-mail address {member['email']!r} is already in use")
+        self._writing()["staff"].insert(
+            {**member, "password_hash": None, "active": 1, "created_at": iso(now_utc())}
+        )
+
+    def find_staff(self, staff_id: str) -> StaffMember | None:
+        rows = list(self.db.query("SELECT * FROM staff WHERE id = ?", [staff_id]))
+        return _staff(rows[0]) if rows else None
+
+    def get_staff(self, staff_id: str) -> StaffMember:
+        member = self.find_staff(staff_id)
+        if member is None:
+            raise NotFound(f"unknown staff member {staff_id!r}")
+        return member
+
+    def find_staff_by_email(self, email: str) -> StaffMember | None:
+        rows = list(
+            self.db.query("SELECT * FROM staff WHERE email = ?", [email.lower()])
+        )
+        return _staff(rows[0]) if rows else None
+
+    def staff_password_hash(self, staff_id: str) -> str | None:
+        row = self.db.execute(
+            "SELECT password_hash FROM staff WHERE id = ?", [staff_id]
+        ).fetchone()
+        return row[0] if row else None
+
+    def list_staff(self) -> list[StaffMember]:
+        return [_staff(r) for r in self.db.query("SELECT * FROM staff ORDER BY id")]
+
+    def set_staff_password(self, staff_id: str, password_hash: str) -> None:
+        self._writing().execute(
+            "UPDATE staff SET password_hash = ? WHERE id = ?",
+            [password_hash, staff_id],
+        )
+
+    def set_staff_active(self, staff_id: str, active: bool) -> None:
+        self._writing().execute(
+            "UPDATE staff SET active = ? WHERE id = ?", [int(active), staff_id]
+        )
+
+    def add_session(self, raw: str, staff_id: str, csrf_token: str) -> None:
+        moment = iso(now_utc())
+        self._writing()["staff_sessions"].insert(
+            {
+                "id_hash": session_key(raw),
+                "staff_id": staff_id,
+                "csrf_token": csrf_token,
+                "created_at": moment,
+                "last_seen": moment,
+            }
+        )
+
+    def find_session(self, raw: str) -> StaffSession | None:
+        """The session of a presented id, with its staff member (active or not:
+        the caller decides)."""
+        rows = list(
+            self.db.query(
+                "SELECT s.csrf_token AS s_csrf, s.created_at AS s_created, "
+                "s.last_seen AS s_seen, m.* FROM staff_sessions s "
+                "JOIN staff m ON m.id = s.staff_id WHERE s.id_hash = ?",
+                [session_key(raw)],
+            )
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        return StaffSession(
+            staff=_staff(row),
+            csrf_token=row["s_csrf"],
+            created_at=row["s_created"],
+            last_seen=row["s_seen"],
+        )
+
+    def touch_session(self, raw: str) -> None:
+        self._writing().execute(
+            "UPDATE staff_sessions SET last_seen = ? WHERE id_hash = ?",
+            [iso(now_utc()), session_key(raw)],
+        )
+
+    def delete_session(self, raw: str) -> None:
+        self._writing().execute(
+            "DELETE FROM staff_sessions WHERE id_hash = ?", [session_key(raw)]
+        )
+
+    def delete_stale_sessions(self, created_before: str, seen_before: str) -> int:
+        """Sessions past their absolute or idle limit (ISO times, UTC)."""
+        cursor = self._writing().execute(
+            "DELETE FROM staff_sessions WHERE created_at < ? OR last_seen < ?",
+            [created_before, seen_before],
+        )
+        return cursor.rowcount
+
+    def delete_staff_sessions(self, staff_id: str) -> int:
+        cursor = self._writing().execute(
+            "DELETE FROM staff_sessions WHERE staff_id = ?", [staff_id]
+        )
+        return cursor.rowcount
 
     # --- personal chat tokens -----------------------------------------------
 

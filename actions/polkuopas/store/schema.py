@@ -106,6 +106,31 @@ MIGRATIONS: list[str] = [
         created_at TEXT NOT NULL
     );
     """,
+    # 4: the professionals' workspace: staff accounts (a sign-in, linked to a
+    # professional record for a worker), their sessions (only the hash of the
+    # session id is kept), and a note on a handled contact request.
+    """
+    CREATE TABLE staff (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        email TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL
+            CHECK (role IN ('tyontekija', 'polun_omistaja', 'admin')),
+        professional_id TEXT REFERENCES professionals(id),
+        password_hash TEXT,
+        active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE staff_sessions (
+        id_hash TEXT PRIMARY KEY,
+        staff_id TEXT NOT NULL REFERENCES staff(id),
+        csrf_token TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        last_seen TEXT NOT NULL
+    );
+    CREATE INDEX staff_sessions_staff ON staff_sessions(staff_id);
+    ALTER TABLE contact_requests ADD COLUMN note TEXT
+    """,
 ]
 
 # The same migrations for PostgreSQL, one for one (a test keeps the tables and

@@ -11,7 +11,7 @@ import jinja2
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -20,7 +20,7 @@ from polkuopas import __version__
 from polkuopas.catalog import load_catalog
 from polkuopas.messages import catalogue
 from polkuopas.store import open_store
-from polkuopas.web import api, info, pages
+from polkuopas.web import api, info, pages, staff
 from polkuopas.web.bundle import WidgetAssets
 from polkuopas.web.config import WebSettings, get_web_settings
 from polkuopas.web.pathview import finnish_date, fmt, join_names, path_model
@@ -32,6 +32,7 @@ log = logging.getLogger("polkuopas.web")
 HERE = Path(__file__).resolve().parent
 # An error page's title and text, by status: names in messages_fi.yml.
 PAGE_ERRORS = {
+    403: ("page_forbidden_title", "page_forbidden"),
     404: ("page_not_found_title", "page_not_found"),
     405: ("page_not_allowed_title", "page_not_allowed"),
 }
@@ -91,6 +92,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(info.router)
+    app.include_router(staff.router)
+    app.state.sign_in_limits = staff.SignInLimits()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.exception_handler(RequestValidationError)
@@ -102,6 +105,10 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         return JSONResponse(
             {"error": "invalid request", "fields": fields}, status_code=400
         )
+
+    @app.exception_handler(staff.SignInRequired)
+    async def sign_in_required(request: Request, exc: Exception) -> Response:
+        return RedirectResponse("/tyotila/kirjaudu", status_code=303)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -66,7 +66,9 @@ class SecurityHeaders:
                         b"cross-origin" if widget_file else b"same-origin"
                     ),
                 }
-                if path.startswith("/api/"):
+                # API answers and the workspace's pages (client data, a
+                # personal link shown once) are never cached.
+                if path.startswith(("/api/", "/tyotila")):
                     extra[b"cache-control"] = b"no-store"
                 headers.extend((k, v) for k, v in extra.items() if k not in present)
             await send(message)

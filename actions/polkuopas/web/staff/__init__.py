@@ -1,0 +1,15 @@
+"""The professionals' workspace at /tyotila: server-rendered pages, one
+router per area (sign-in, clients, contact requests, path figures), the
+signed-in staff member resolved once (`StaffDep`), CSRF on every form."""
+
+from fastapi import APIRouter
+
+from polkuopas.web.staff import auth, clients, inbox, paths
+from polkuopas.web.staff.auth import SignInLimits
+from polkuopas.web.staff.session import PREFIX, SignInRequired, StaffDep
+
+router = APIRouter()
+for area in (auth, clients, inbox, paths):
+    router.include_router(area.router, prefix=PREFIX)
+
+__all__ = ["SignInLimits", "SignInRequired", "StaffDep", "router"]
