@@ -693,3 +693,19 @@ async def test_english_names_the_clients_own_coordinator_and_number(services):
 async def test_an_unknown_language_value_is_answered_in_english(services):
     messages = await other_language(services, "de")
     assert said(messages) == ["other_language_en"]
+
+
+# --- a follow-up that applies after some last steps only ------------------------
+
+
+async def test_sent_to_another_service_hears_of_no_follow_up(services):
+    # Valtteri's path: the follow-up is for those who got coaching, not for a
+    # client sent to another service at the decision (follow_up.after_steps).
+    admin = Admin(services.store, services.catalog, "test")
+    admin.add_client("muualle", "tyohonvalmennus-vammaispalvelut", "muu_palvelu", TODAY)
+    assert admin.end("muualle", TODAY) is None
+    assert services.store.find_followup("muualle") is None
+    messages, _ = await run(ActionNextStep, services, client="muualle")
+    assert said(messages) == ["next_step_end_no_follow_up"]
+    messages, _ = await run(ActionFollowUp, services, client="muualle")
+    assert said(messages) == ["follow_up_not_after_step"]

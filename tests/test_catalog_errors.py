@@ -460,3 +460,10 @@ def test_follow_up_that_may_happen_needs_no_source(tmp_path, mini_path):
     )
     directory = write_catalog(tmp_path / "ok", paths=[mini_path])
     assert load_catalog(directory).path("mini").follow_up.pilot
+
+
+def test_follow_up_after_an_unknown_step_names_the_field(tmp_path, mini_path):
+    mini_path["follow_up"]["after_steps"] = ["loppu", "ei_ole"]
+    assert error_for(tmp_path, paths=[mini_path]) == (
+        "mini.yml: follow_up.after_steps[1]: unknown step id 'ei_ole'"
+    )

@@ -197,7 +197,11 @@ class Admin:
             )
         return target
 
-    def end(self, client_id: str, ended_on: date | None = None) -> ScheduledFollowUp:
+    def end(
+        self, client_id: str, ended_on: date | None = None
+    ) -> ScheduledFollowUp | None:
+        """End the service; schedule the path's follow-up contact where it
+        applies to the step the client ended on (None where it does not)."""
         ended_on = ended_on or date.today()
         with self.store.transaction():
             client = self.client(client_id)
@@ -210,22 +214,25 @@ class Admin:
                     f"end date {ended_on} is before the start {client.started_on}"
                 )
             rule = self.path(client.path_id).follow_up
-            scheduled = ScheduledFollowUp(
-                role=rule.role,
-                due_on=add_months(ended_on, rule.earliest_months),
-                due_by=add_months(ended_on, rule.latest_months),
-            )
+            scheduled = None
+            if rule.applies_after(client.current_step):
+                scheduled = ScheduledFollowUp(
+                    role=rule.role,
+                    due_on=add_months(ended_on, rule.earliest_months),
+                    due_by=add_months(ended_on, rule.latest_months),
+                )
             self.store.end_client(client_id, ended_on)
-            self.store.schedule_followup(
-                client_id, scheduled.role, scheduled.due_on, scheduled.due_by
-            )
+            if scheduled:
+                self.store.schedule_followup(
+                    client_id, scheduled.role, scheduled.due_on, scheduled.due_by
+                )
             self.store.audit(
                 self.actor,
                 "end",
                 "client",
                 client_id,
                 ended_on=ended_on.isoformat(),
-                followup_due=scheduled.due_on.isoformat(),
+                followup_due=scheduled.due_on.isoformat() if scheduled else None,
             )
         return scheduled
 

@@ -378,6 +378,9 @@ class ActionNextStep(PolkuopasAction):
         step = view.step
         if view.client.ended or not step.next:
             rule = view.path.follow_up
+            if not rule.applies_after(step.id):
+                self.say(dispatcher, "next_step_end_no_follow_up")
+                return None
             self.say(
                 dispatcher,
                 "next_step_end",
@@ -521,6 +524,9 @@ class ActionFollowUp(PolkuopasAction):
             return None
         followup = view.followup
         if followup is None:
+            if not view.path.follow_up.applies_after(view.step.id):
+                self.say(dispatcher, "follow_up_not_after_step")
+                return None
             self.rule(dispatcher, view.path, view)
             return None
         role = followup.role

@@ -146,6 +146,12 @@ class FollowUp(_Strict):
     pilot: bool = False
     description: Text
     sources: list[SourceId] = Field(default_factory=list)
+    # The last steps after which it applies (empty: after any). A client who
+    # ended elsewhere (sent to another service, say) is told of no follow-up.
+    after_steps: list[StepId] = Field(default_factory=list)
+
+    def applies_after(self, step_id: str) -> bool:
+        return not self.after_steps or step_id in self.after_steps
 
     @model_validator(mode="after")
     def _window(self) -> FollowUp:
@@ -590,6 +596,11 @@ def _cited_texts(
 
 def _check_follow_up(path: ServicePath, file: Path) -> None:
     rule = path.follow_up
+    for i, step_id in enumerate(rule.after_steps):
+        if not path.has_step(step_id):
+            raise PathFileError(
+                file, f"follow_up.after_steps[{i}]", f"unknown step id {step_id!r}"
+            )
     if _HEDGE.search(rule.description):
         return
     real = {source.id for source in path.sources}

@@ -270,6 +270,9 @@ def cmd_client_advance(ctx: Context, args: argparse.Namespace) -> int:
 
 def cmd_client_end(ctx: Context, args: argparse.Namespace) -> int:
     followup = ctx.admin.end(args.client_id, args.on)
+    if followup is None:
+        out(f"ended {args.client_id}; no follow-up contact after this step")
+        return 0
     out(
         f"ended {args.client_id}; follow-up contact by {followup.role} due "
         f"{followup.due_on} (at the latest {followup.due_by})"
