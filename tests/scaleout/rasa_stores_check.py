@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import json
 import os
-import sys
 import time
 import traceback
 import uuid
@@ -528,8 +527,6 @@ def main() -> int:
     parser.add_argument("--redis", action="store_true")
     parser.add_argument("--cached", action="store_true")
     args = parser.parse_args()
-    if args.cached:
-        sys.path.insert(0, str(ROOT / "bot"))
     results = asyncio.run(run_checks(args))
     args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
     failed = [k for k, v in results.items() if not k.startswith("_") and v != "ok"]

@@ -82,6 +82,10 @@ def results(postgres: Postgres, redis_or_reason, tmp_path_factory) -> dict:
         "LOCK_STORE_PORT": str(redis.port if redis else 9),
         "LOCK_STORE_PASSWORD": redis.password if redis else "none",
         "LOCK_STORE_DB": "1",
+        # bot/ (polkuopas_rasa: the cached tracker store, the atomic lock store).
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (str(PROJECT_ROOT / "bot"), os.environ.get("PYTHONPATH")) if p
+        ),
     }
     out = tmp_path_factory.mktemp("scaleout") / "results.json"
     argv = [str(BOT_PYTHON), str(CHECK), str(ENDPOINTS), "--out", str(out)]
