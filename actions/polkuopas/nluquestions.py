@@ -13,11 +13,13 @@ so it changes only when a path file's phrasings change.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from polkuopas.catalog import Catalog, PathFileError, load_catalog
+from polkuopas.nluvocab import lookup_order, synonyms
 from polkuopas.questions import intent_for, topics
 from polkuopas.settings import PROJECT_ROOT
 
@@ -42,6 +44,30 @@ def phrasings(catalog: Catalog) -> dict[str, list[str]]:
     return out
 
 
+def role_annotator(catalog: Catalog):
+    """Marks the role words of a phrasing as `role` entities, as the hand-written
+    data does: unmarked, the path questions would teach the model that
+    "työhönvalmentaja" in a question is no role (it then misses
+    "mitä työhönvalmentaja tekee?")."""
+    mapping = synonyms(catalog)
+    forms = sorted(mapping, key=lookup_order)
+    if not forms:
+        return lambda text: text
+    pattern = re.compile(
+        r"(?<![\w-])(" + "|".join(re.escape(f) for f in forms) + r")(?![\w-])",
+        re.IGNORECASE,
+    )
+
+    def annotate(text: str) -> str:
+        def mark(match: re.Match[str]) -> str:
+            value = mapping[match.group(1).lower()]
+            return f'[{match.group(1)}]{{"entity": "role", "value": "{value}"}}'
+
+        return pattern.sub(mark, text)
+
+    return annotate
+
+
 def _quoted(text: str) -> str:
     # A phrasing that starts like YAML or Rasa markup would be misread.
     if text[:1] in "[{\"'!&*|>%@`#" or ": " in text or " #" in text:
@@ -60,9 +86,12 @@ def render(catalog: Catalog, source: str = "paths/*.yml") -> str:
         'version: "3.1"',
         "nlu:",
     ]
+    annotate = role_annotator(catalog)
     for intent, examples in phrasings(catalog).items():
         out += [f"- intent: {intent}", "  examples: |"]
-        out += [f"    - {_quoted(e)}" for e in examples]
+        for example in examples:
+            marked = annotate(example)
+            out.append(f"    - {marked if marked != example else _quoted(example)}")
     return "\n".join(out) + "\n"
 
 
