@@ -524,7 +524,8 @@ class ActionFollowUp(PolkuopasAction):
             return None
         followup = view.followup
         if followup is None:
-            if not view.path.follow_up.applies_after(view.step.id):
+            at_the_end = view.client.ended or not view.step.next
+            if at_the_end and not view.path.follow_up.applies_after(view.step.id):
                 self.say(dispatcher, "follow_up_not_after_step")
                 return None
             self.rule(dispatcher, view.path, view)
