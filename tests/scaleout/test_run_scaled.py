@@ -13,6 +13,10 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 from types import SimpleNamespace
 
 import httpx
@@ -103,11 +107,18 @@ def binaries_installed() -> None:
 
 
 @pytest.fixture(scope="module")
-def scaled(tmp_path_factory) -> Scaled:
+def scaled() -> Iterator[Scaled]:
     require_model()
     start_or_skip(binaries_installed, "make run-scaled")
-    with running(tmp_path_factory.mktemp("scaled"), free_port(), say=print) as shape:
-        yield shape
+    # Not in pytest's own folders (0700): as root, PostgreSQL runs as the
+    # `postgres` user, which must reach its cluster's folder.
+    folder = Path(tempfile.mkdtemp(prefix="polkuopas-scaled-"))
+    folder.chmod(0o755)
+    try:
+        with running(folder / "scaled", free_port(), say=print) as shape:
+            yield shape
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def ask(url: str, message: str, token: str | None = None, sender: str = "s1"):
