@@ -36,6 +36,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from benchmarks.servers import (
@@ -69,6 +70,11 @@ RASA_SERVICES = ("rasa-1", "rasa-2")
 TRACKER_DB = "rasa"
 CLIENT_DB = "polkuopas"
 RASA_LIMIT = 400.0
+DEMO_STAFF = {
+    "demo-tyontekija": "tyontekija@esimerkki.fi",
+    "demo-polun-omistaja": "polun-omistaja@esimerkki.fi",
+    "demo-admin": "admin@esimerkki.fi",
+}
 
 Say = Callable[[str], None]
 
@@ -110,6 +116,11 @@ class Scaled:
     servers: dict[str, Server] = field(default_factory=dict)
     client_password: str = field(default_factory=lambda: secrets.token_hex(24))
     action_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    staff_signins: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # PostgreSQL's tools run in its own folder: every path absolute.
+        self.root = self.root.resolve()
 
     @property
     def log(self) -> Path:
@@ -178,16 +189,26 @@ class Scaled:
         self.stage("Redis (lock store)", f"ready ({HOST}:{self.redis.port})")
 
     def seed_demo(self) -> None:
+        cli = [str(APP_PYTHON.parent / "polkuopas")]
+        env = {**self.app_env(), "POLKUOPAS_LOG_FORMAT": "text"}
         with (self.log / "demo.log").open("w") as log:
-            subprocess.run(
-                [str(APP_PYTHON.parent / "polkuopas"), "demo"],
-                env={**self.app_env(), "POLKUOPAS_LOG_FORMAT": "text"},
+            run = partial(
+                subprocess.run,
+                env=env,
                 cwd=PROJECT_ROOT,
                 check=True,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                text=True,
             )
-        self.stage("demo data", "ready (in PostgreSQL)")
+            run([*cli, "demo"])
+            # The demo staff accounts get new passwords at every start (as in
+            # scripts/run.sh).
+            for staff, email in DEMO_STAFF.items():
+                password = secrets.token_urlsafe(15)
+                run([*cli, "staff", "password", staff], input=password + "\n")
+                self.staff_signins[email] = password
+        self.stage("demo data", "ready (in PostgreSQL, with staff passwords)")
 
     def app_env(self, **settings: str) -> dict[str, str]:
         return {**base_env(), "POLKUOPAS_DB": self.client_db, **settings}
@@ -364,6 +385,10 @@ def running(root: Path, port: int, say: Say = print) -> Iterator[Scaled]:
 def instructions(scaled: Scaled) -> str:
     token = scaled.issue_token("demo-suvi")
     rasa = "  ".join(scaled.rasa_urls)
+    signins = "".join(
+        f"\n    {email:<28} {password}"
+        for email, password in scaled.staff_signins.items()
+    )
     return f"""
 Polkuopas is running in the scale-out shape (deploy/compose.yml, without Docker).
   demo page (open this):       http://localhost:{scaled.port}/
@@ -375,6 +400,8 @@ Polkuopas is running in the scale-out shape (deploy/compose.yml, without Docker)
 {TRACKER_DB}; clients: {CLIENT_DB})
   Redis (locks):               {HOST}:{scaled.redis.port}
   data and logs:               {scaled.root}/  (logs in log/; emptied at every start)
+  workspace (professionals):   http://localhost:{scaled.port}/tyotila/kirjaudu
+  demo sign-ins (e-mail, password; new at every start):{signins}
 
 The CLI on this shape's client store:
   POLKUOPAS_DB='{scaled.client_db}' .venv/bin/polkuopas client list

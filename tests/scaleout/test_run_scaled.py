@@ -15,6 +15,7 @@ import json
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -192,3 +193,21 @@ def test_a_conversation_alternating_between_the_servers_keeps_its_turns(scaled):
         and e["name"].startswith(("action_request", "action_c"))
     ]
     assert actions == ["action_request_human", "action_confirm_contact"]
+
+
+@pytest.mark.rasa
+def test_one_action_server_down_leaves_the_other_rasa_server_answering(scaled):
+    token = scaled.issue_token("demo-suvi")
+    question = "kuka on minun työvalmentajani?"
+    first, second = scaled.rasa_urls
+    action = scaled.servers["action-1"]  # the one Rasa server 1 calls
+    action.stop()
+    try:
+        started = time.monotonic()
+        text = ask(first, question, token, "outage")
+        assert time.monotonic() - started < 8
+        assert text.startswith("En pysty juuri nyt hakemaan tietojasi.")
+        assert "Sari Lehtonen" in ask(second, question, token, "outage")
+    finally:
+        action.start(60)
+    assert "Sari Lehtonen" in ask(first, question, token, "outage")
