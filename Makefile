@@ -21,9 +21,10 @@ CONTRACT := actions/contract
 # the browser tests (Playwright drives Debian's binary; it downloads no browser).
 DEBIAN_PACKAGES := libvoikko1 voikko-fi
 BROWSER_PACKAGES := chromium
-# PostgreSQL and Redis for the scale-out tests (tests/scaleout): each test run
-# starts its own throwaway servers from these binaries.
-SCALEOUT_PACKAGES := postgresql redis-server
+# PostgreSQL, Redis and nginx for the scale-out shape (make run-scaled) and its
+# tests (tests/scaleout): each run starts its own throwaway servers from these
+# binaries.
+SCALEOUT_PACKAGES := postgresql redis-server nginx
 
 # Rasa: no telemetry or error reports sent anywhere, quieter TensorFlow; the
 # Rasa side (bot/polkuopas_rasa: channel, token check, speed-ups, tracker
@@ -83,6 +84,13 @@ $(BOT_STAMP): bot/requirements.txt $(CONTRACT)/pyproject.toml
 .PHONY: run
 run: ## install what is missing, seed the demo, start everything
 	@MAKE="$(MAKE)" scripts/run.sh
+
+# The scale-out shape of deploy/compose.yml without Docker: nginx on
+# POLKUOPAS_SCALED_PORT (8080), two Rasa servers, PostgreSQL, Redis, two action
+# servers, the web app; var/scaled/ (logs in var/scaled/log/). Ctrl-C stops it.
+.PHONY: run-scaled
+run-scaled: install scaleout-deps ## the scale-out shape (nginx, 2 Rasa, PostgreSQL, Redis) on port 8080
+	@MAKE="$(MAKE)" scripts/run-scaled.sh
 
 .PHONY: test
 test: install browser-deps scaleout-deps lint paths-check nlu-vocab-check train test-stories ## install what is missing and run every test

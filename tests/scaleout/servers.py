@@ -107,7 +107,9 @@ class Postgres:
         return self.root / "postgres.log"
 
     @classmethod
-    def start(cls) -> Postgres:
+    def start(cls, parent: Path | None = None, **fields) -> Postgres:
+        """A new cluster in a new folder in `parent` (a temporary folder by
+        default); `fields` (user, database) as the dataclass takes them."""
         bindir = postgres_bin()
         as_user: list[str] = []
         owner = None
@@ -123,10 +125,10 @@ class Postgres:
         # As root, in /tmp itself: the postgres user must reach the folder (a
         # TMPDIR inside root's own 0700 folders would not do).
         tmp = "/tmp" if owner is not None else None
-        root = Path(tempfile.mkdtemp(prefix="polkuopas-pg-", dir=tmp))
+        root = Path(tempfile.mkdtemp(prefix="polkuopas-pg-", dir=parent or tmp))
         if owner is not None:
             os.chown(root, owner.pw_uid, owner.pw_gid)
-        server = cls(bindir, root, free_port(), as_user=as_user)
+        server = cls(bindir, root, free_port(), as_user=as_user, **fields)
         try:
             server._init_and_start(owner)
         except BaseException:
@@ -212,13 +214,13 @@ class Redis:
     password: str
 
     @classmethod
-    def start(cls) -> Redis:
+    def start(cls, parent: Path | None = None) -> Redis:
         if not REDIS_SERVER.exists():
             raise Missing(
                 f"{REDIS_SERVER} is missing: "
                 + INSTALL_HINT.format(package="redis-server")
             )
-        root = Path(tempfile.mkdtemp(prefix="polkuopas-redis-"))
+        root = Path(tempfile.mkdtemp(prefix="polkuopas-redis-", dir=parent))
         port = free_port()
         password = secrets.token_urlsafe(18)
         # The password in a config file in the private folder, never in argv.

@@ -1,0 +1,213 @@
+"""`make run-scaled`: the scale-out shape started by the same code
+(deploy/run_scaled.py), and conversations through it.
+
+The first tests check, without servers, that the target reads the files
+deploy/compose.yml reads (one nginx.conf, one endpoints.yml). The rest start
+the whole shape (PostgreSQL, Redis, two action servers, two Rasa servers, the
+web app, nginx; a few minutes) and talk to it through nginx, and to each Rasa
+server directly, turn by turn.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import httpx
+import psycopg
+import pytest
+import yaml
+
+from benchmarks.servers import require_model
+from deploy.run_scaled import (
+    ENDPOINTS,
+    NGINX,
+    NGINX_SOURCE,
+    RASA_SERVICES,
+    Scaled,
+    render_nginx,
+    running,
+)
+from polkuopas.settings import PROJECT_ROOT
+
+from .servers import REDIS_SERVER, Missing, free_port, postgres_bin, start_or_skip
+
+COMPOSE = PROJECT_ROOT / "deploy" / "compose.yml"
+ENDPOINT_VAR = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def compose_rasa_services() -> dict[str, dict]:
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    return {
+        name: service
+        for name, service in services.items()
+        if service.get("build", {}).get("dockerfile") == "deploy/rasa.Dockerfile"
+    }
+
+
+# --- one set of files --------------------------------------------------------
+
+
+def test_nginx_copy_changes_only_the_addresses(tmp_path):
+    source = NGINX_SOURCE.read_text()
+    rendered = render_nginx(
+        source, port=18080, rasa=[15001, 15002], web=18000, root=tmp_path
+    )
+    diff = list(difflib.ndiff(source.splitlines(), rendered.splitlines()))
+    removed = [line[2:].strip() for line in diff if line.startswith("- ")]
+    added = [line[2:].strip() for line in diff if line.startswith("+ ")]
+    assert removed == [
+        "pid /tmp/nginx.pid;",
+        "server rasa-1:5005 max_fails=3 fail_timeout=10s;",
+        "server rasa-2:5005 max_fails=3 fail_timeout=10s;",
+        "server web:8000;",
+        "listen 8080;",
+    ]
+    assert added == [
+        f"pid {tmp_path}/nginx.pid;",
+        f"error_log {tmp_path}/log/nginx.log;",
+        "server 127.0.0.1:15001 max_fails=3 fail_timeout=10s;",
+        "server 127.0.0.1:15002 max_fails=3 fail_timeout=10s;",
+        "server 127.0.0.1:18000;",
+        "listen 127.0.0.1:18080;",
+    ]
+
+
+def test_run_scaled_starts_every_rasa_service_of_compose():
+    assert set(RASA_SERVICES) == set(compose_rasa_services())
+
+
+def test_rasa_gets_what_the_compose_rasa_services_get(tmp_path):
+    scaled = Scaled(tmp_path, 18080)
+    scaled.postgres = SimpleNamespace(port=5432, password="pw")
+    scaled.redis = SimpleNamespace(port=6379, password="pw")
+    env = scaled.rasa_env(SimpleNamespace(url="http://127.0.0.1:5055"))
+    for name, service in compose_rasa_services().items():
+        assert set(service["environment"]) - set(env) == set(), name
+    lines = ENDPOINTS.read_text().splitlines()
+    code = "\n".join(line for line in lines if not line.lstrip().startswith("#"))
+    assert set(ENDPOINT_VAR.findall(code)) - set(env) == set()
+    assert ENDPOINTS == PROJECT_ROOT / "deploy" / "endpoints.yml"
+
+
+# --- the shape running ---------------------------------------------------------
+
+
+def binaries_installed() -> None:
+    postgres_bin()
+    for binary in (REDIS_SERVER, NGINX):
+        if not binary.exists():
+            raise Missing(f"{binary} is missing: `make scaleout-deps` installs it")
+
+
+@pytest.fixture(scope="module")
+def scaled() -> Iterator[Scaled]:
+    require_model()
+    start_or_skip(binaries_installed, "make run-scaled")
+    # Not in pytest's own folders (0700): as root, PostgreSQL runs as the
+    # `postgres` user, which must reach its cluster's folder.
+    folder = Path(tempfile.mkdtemp(prefix="polkuopas-scaled-"))
+    folder.chmod(0o755)
+    try:
+        with running(folder / "scaled", free_port(), say=print) as shape:
+            yield shape
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def ask(url: str, message: str, token: str | None = None, sender: str = "s1"):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = httpx.post(
+        url + "/webhooks/rest/webhook",
+        json={"sender": sender, "message": message},
+        headers=headers,
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    return "\n".join(m.get("text") or "" for m in response.json())
+
+
+def tracker_events(scaled: Scaled, conversation: str) -> list[dict]:
+    with psycopg.connect(scaled.postgres.url()) as db:
+        rows = db.execute(
+            "SELECT data FROM events WHERE sender_id = %s ORDER BY id", (conversation,)
+        ).fetchall()
+    return [json.loads(row[0]) for row in rows]
+
+
+@pytest.mark.rasa
+def test_pages_and_chat_share_the_one_address(scaled):
+    page = httpx.get(scaled.url + "/", timeout=10)
+    assert page.status_code == 200
+    assert httpx.get(scaled.url + "/webhooks/rest/", timeout=10).status_code == 200
+
+
+@pytest.mark.rasa
+def test_personal_answer_names_the_clients_own_professional(scaled):
+    token = scaled.issue_token("demo-suvi")
+    # Twice: round robin sends one of them to each Rasa server.
+    for _ in range(2):
+        assert "Sari Lehtonen" in ask(
+            scaled.url, "kuka on minun työvalmentajani?", token
+        )
+
+
+@pytest.mark.rasa
+def test_another_clients_token_cannot_read_the_conversation(scaled):
+    suvi, valtteri = (
+        scaled.issue_token("demo-suvi"),
+        scaled.issue_token("demo-valtteri"),
+    )
+    ask(scaled.url, "kuka on minun työvalmentajani?", suvi, "shared")
+    for _ in range(2):
+        text = ask(scaled.url, "kuka on minun työhönvalmentajani?", valtteri, "shared")
+        assert "Jenni Koskinen" in text
+        for other in ("Sari Lehtonen", "Anna Virtanen"):
+            assert other not in text
+    assert tracker_events(scaled, "c:demo-suvi:shared")
+    assert tracker_events(scaled, "c:demo-valtteri:shared")
+
+
+@pytest.mark.rasa
+def test_a_conversation_alternating_between_the_servers_keeps_its_turns(scaled):
+    token = scaled.issue_token("demo-suvi")
+    first, second = scaled.rasa_urls
+    # The contact offer made by one server is confirmed on the other.
+    ask(first, "voisko joku soittaa mulle", token, "alternating")
+    ask(second, "kyllä kiitos", token, "alternating")
+    ask(first, "kiitos", token, "alternating")
+    events = tracker_events(scaled, "c:demo-suvi:alternating")
+    said = [e["text"] for e in events if e["event"] == "user"]
+    assert said == ["voisko joku soittaa mulle", "kyllä kiitos", "kiitos"]
+    actions = [
+        e["name"]
+        for e in events
+        if e["event"] == "action"
+        and e["name"].startswith(("action_request", "action_c"))
+    ]
+    assert actions == ["action_request_human", "action_confirm_contact"]
+
+
+@pytest.mark.rasa
+def test_one_action_server_down_leaves_the_other_rasa_server_answering(scaled):
+    token = scaled.issue_token("demo-suvi")
+    question = "kuka on minun työvalmentajani?"
+    first, second = scaled.rasa_urls
+    action = scaled.servers["action-1"]  # the one Rasa server 1 calls
+    action.stop()
+    try:
+        started = time.monotonic()
+        text = ask(first, question, token, "outage")
+        assert time.monotonic() - started < 8
+        assert text.startswith("En pysty juuri nyt hakemaan tietojasi.")
+        assert "Sari Lehtonen" in ask(second, question, token, "outage")
+    finally:
+        action.start(60)
+    assert "Sari Lehtonen" in ask(first, question, token, "outage")
