@@ -694,7 +694,7 @@ def outcome_sections(
         "answering. *Answered wrong*: a confident answer to another question. "
         "A path question (`question:<topic>` in `tests/nlu/realworld.yml`) is "
         f"right only as `{question_intent('<topic>')}` "
-        "(`question_intent` in `bot/eval_nlu.py`). Intent accuracy counts "
+        "(`question_intent` in `benchmarks/eval_nlu.py`). Intent accuracy counts "
         "`nlu_fallback` as wrong.",
         "",
     ]
