@@ -18,15 +18,20 @@ router = APIRouter()
 CHECKED = "2.12.2026"
 
 
-@router.get("/tietoa", response_class=HTMLResponse)
-async def about_page(request: Request, settings: SettingsDep, assets: AssetsDep):
+def info_page(request: Request, settings, assets, template: str) -> HTMLResponse:
+    """One of the three pages, with the county's details and the check date."""
     return render(
         request,
-        "tietoa.html",
+        template,
         widget=widget_urls(request, assets),
         settings=settings,
         checked=CHECKED,
     )
+
+
+@router.get("/tietoa", response_class=HTMLResponse)
+async def about_page(request: Request, settings: SettingsDep, assets: AssetsDep):
+    return info_page(request, settings, assets, "tietoa.html")
 
 
 @router.get("/tietoa/nlu.md", response_class=PlainTextResponse)
@@ -42,23 +47,11 @@ async def nlu_report() -> PlainTextResponse:
 
 @router.get("/tietosuoja", response_class=HTMLResponse)
 async def privacy_page(request: Request, settings: SettingsDep, assets: AssetsDep):
-    return render(
-        request,
-        "tietosuoja.html",
-        widget=widget_urls(request, assets),
-        settings=settings,
-        checked=CHECKED,
-    )
+    return info_page(request, settings, assets, "tietosuoja.html")
 
 
 @router.get("/saavutettavuus", response_class=HTMLResponse)
 async def accessibility_page(
     request: Request, settings: SettingsDep, assets: AssetsDep
 ):
-    return render(
-        request,
-        "saavutettavuus.html",
-        widget=widget_urls(request, assets),
-        settings=settings,
-        checked=CHECKED,
-    )
+    return info_page(request, settings, assets, "saavutettavuus.html")
