@@ -150,6 +150,20 @@ def _bad_request(message: str) -> HTTPResponse:
     return response.json({"error": message}, status=400)
 
 
+def read_body(request: Request) -> tuple[dict[str, Any], str] | HTTPResponse:
+    """The JSON body and its checked `sender`, or the 400 answer to give."""
+    try:
+        body = request.json
+    except Exception:  # Sanic raises on a body that is not JSON
+        return _bad_request("the body must be a JSON object")
+    if not isinstance(body, dict):
+        return _bad_request("the body must be a JSON object")
+    sender = body.get("sender")
+    if not isinstance(sender, str) or not SENDER_RE.match(sender):
+        return _bad_request("'sender' must be 1-64 letters, digits, '.', '_' or '-'")
+    return body, sender
+
+
 class TokenRestInput(InputChannel):
     """Rasa's REST channel URL and body, with the personal token checked."""
 
@@ -189,6 +203,16 @@ class TokenRestInput(InputChannel):
             self._told.popitem(last=False)
         return True
 
+    def identify(self, request: Request) -> tuple[IdentityMetadata, Any]:
+        """Who sends (the token checked) and the rate limit's verdict on it."""
+        raw = bearer_token(request.headers.get("authorization"))
+        identity = self.tokens.check(raw)
+        verdict = self.limits.check(
+            raw if identity["identity"] == VALID else None,
+            request.remote_addr or request.ip,
+        )
+        return identity, verdict
+
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
@@ -200,26 +224,15 @@ class TokenRestInput(InputChannel):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            try:
-                body = request.json
-            except Exception:  # Sanic raises on a body that is not JSON
-                return _bad_request("the body must be a JSON object")
-            if not isinstance(body, dict):
-                return _bad_request("the body must be a JSON object")
-            sender, text = body.get("sender"), body.get("message")
-            if not isinstance(sender, str) or not SENDER_RE.match(sender):
-                return _bad_request(
-                    "'sender' must be 1-64 letters, digits, '.', '_' or '-'"
-                )
+            checked = read_body(request)
+            if isinstance(checked, HTTPResponse):
+                return checked
+            body, sender = checked
+            text = body.get("message")
             if not isinstance(text, str):
                 return _bad_request("'message' must be a string")
-            raw = bearer_token(request.headers.get("authorization"))
-            identity = self.tokens.check(raw)
+            identity, verdict = self.identify(request)
             client = identity.get("client_id") or "-"
-            verdict = self.limits.check(
-                raw if identity["identity"] == VALID else None,
-                request.remote_addr or request.ip,
-            )
             if not verdict.allowed:
                 if verdict.refused_in_row == 1:  # once per flood, not per message
                     log.warning("rate limit reached (client=%s)", client)
@@ -292,24 +305,12 @@ class TokenRestInput(InputChannel):
 
         @webhook.route("/conversation/delete", methods=["POST"])
         async def delete(request: Request) -> HTTPResponse:
-            try:
-                body = request.json
-            except Exception:  # Sanic raises on a body that is not JSON
-                return _bad_request("the body must be a JSON object")
-            if not isinstance(body, dict):
-                return _bad_request("the body must be a JSON object")
-            sender = body.get("sender")
-            if not isinstance(sender, str) or not SENDER_RE.match(sender):
-                return _bad_request(
-                    "'sender' must be 1-64 letters, digits, '.', '_' or '-'"
-                )
-            raw = bearer_token(request.headers.get("authorization"))
-            identity = self.tokens.check(raw)
+            checked = read_body(request)
+            if isinstance(checked, HTTPResponse):
+                return checked
+            _, sender = checked
+            identity, verdict = self.identify(request)
             client = identity.get("client_id") or "-"
-            verdict = self.limits.check(
-                raw if identity["identity"] == VALID else None,
-                request.remote_addr or request.ip,
-            )
             if not verdict.allowed:
                 return response.json(
                     {"error": "too many requests"},
