@@ -19,7 +19,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from polkuopas.catalog import Catalog, PathFileError, load_catalog
-from polkuopas.nluvocab import lookup_order, synonyms
+from polkuopas.nluvocab import (
+    EXIT_STALE as EXIT_STALE,  # its exit code when stale, as nluvocab's
+)
+from polkuopas.nluvocab import (
+    lookup_order,
+    relative,
+    sync_generated,
+    synonyms,
+)
 from polkuopas.questions import intent_for, topics
 from polkuopas.settings import PROJECT_ROOT
 
@@ -27,7 +35,6 @@ COMMAND = "python -m polkuopas.nluquestions"
 DEFAULT_PATHS_DIR = PROJECT_ROOT / "paths"
 DEFAULT_OUT = PROJECT_ROOT / "data" / "nlu" / "questions_generated.yml"
 
-EXIT_STALE = 1
 EXIT_ERROR = 2
 
 
@@ -95,13 +102,6 @@ def render(catalog: Catalog, source: str = "paths/*.yml") -> str:
     return "\n".join(out) + "\n"
 
 
-def _relative(path: Path) -> str:
-    try:
-        return path.resolve().relative_to(PROJECT_ROOT).as_posix()
-    except ValueError:
-        return str(path)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=COMMAND,
@@ -122,31 +122,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     prog = "nluquestions"
     try:
         catalog = load_catalog(args.paths_dir)
-        text = render(catalog, source=_relative(args.paths_dir) + "/*.yml")
+        text = render(catalog, source=relative(args.paths_dir) + "/*.yml")
     except PathFileError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    out: Path = args.out
-    shown = _relative(out)
-    current = out.read_text(encoding="utf-8") if out.exists() else None
-    if args.check:
-        if current == text:
-            print(f"{shown} is up to date")
-            return 0
-        why = "is missing" if current is None else "is stale"
-        print(
-            f"{prog}: {shown} {why}: it does not match the path files' questions. "
-            f"Run `{COMMAND}` and commit the result.",
-            file=sys.stderr,
-        )
-        return EXIT_STALE
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if current != text:
-        out.write_text(text, encoding="utf-8")
+    state = sync_generated(
+        args.out, text, args.check, prog, COMMAND, "the path files' questions"
+    )
+    if isinstance(state, int):
+        return state
     counts = phrasings(catalog)
-    state = "unchanged" if current == text else "written"
     examples = sum(len(v) for v in counts.values())
-    print(f"{shown} {state}: {examples} phrasings, {len(counts)} topics")
+    print(f"{relative(args.out)} {state}: {examples} phrasings, {len(counts)} topics")
     return 0
 
 

@@ -113,7 +113,7 @@ def render(catalog: Catalog, source: str = "paths/roles.yml") -> str:
     return "\n".join(out) + "\n"
 
 
-def _relative(path: Path) -> str:
+def relative(path: Path) -> str:
     try:
         return path.resolve().relative_to(PROJECT_ROOT).as_posix()
     except ValueError:
@@ -151,35 +151,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     prog = "nluvocab"
     try:
         catalog = load_catalog(args.paths_dir)
-        text = render(catalog, source=_relative(args.paths_dir / "roles.yml"))
+        text = render(catalog, source=relative(args.paths_dir / "roles.yml"))
     except (PathFileError, VocabularyError) as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    out: Path = args.out
-    shown = _relative(out)
-    if args.check:
-        try:
-            current = out.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            current = None
+    state = sync_generated(args.out, text, args.check, prog, COMMAND, "paths/roles.yml")
+    if isinstance(state, int):
+        return state
+    forms = len(lookup(catalog))
+    print(f"{relative(args.out)} {state}: {forms} forms, {len(catalog.roles)} roles")
+    return 0
+
+
+def sync_generated(
+    out: Path, text: str, check: bool, prog: str, command: str, source: str
+) -> int | str:
+    """Check (`check`) or write a generated file. Checking: prints the verdict
+    and returns the exit code. Writing: returns "written" or "unchanged" for
+    the caller's summary line."""
+    shown = relative(out)
+    current = out.read_text(encoding="utf-8") if out.exists() else None
+    if check:
         if current == text:
             print(f"{shown} is up to date")
             return 0
         why = "is missing" if current is None else "is stale"
         print(
-            f"{prog}: {shown} {why}: it does not match paths/roles.yml. "
-            f"Run `{COMMAND}` and commit the result.",
+            f"{prog}: {shown} {why}: it does not match {source}. "
+            f"Run `{command}` and commit the result.",
             file=sys.stderr,
         )
         return EXIT_STALE
     out.parent.mkdir(parents=True, exist_ok=True)
-    previous = out.read_text(encoding="utf-8") if out.exists() else None
-    if previous != text:
-        out.write_text(text, encoding="utf-8")
-    forms = len(lookup(catalog))
-    state = "unchanged" if previous == text else "written"
-    print(f"{shown} {state}: {forms} forms, {len(catalog.roles)} roles")
-    return 0
+    if current == text:
+        return "unchanged"
+    out.write_text(text, encoding="utf-8")
+    return "written"
 
 
 if __name__ == "__main__":
