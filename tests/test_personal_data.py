@@ -3,7 +3,7 @@ what it leaves alone, and that the rest of the message survives."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -169,4 +169,3 @@ def test_dates_around_every_century_sign_are_checked():
     # 29 February exists in 2000 and 1900 is not a leap year.
     assert mask("290200A123A").found == (HETU,)
     assert mask("290200-123A").found == ()
-    assert date(1900, 2, 28) + timedelta(days=1) == date(1900, 3, 1)
