@@ -40,6 +40,24 @@ ADMIN = ("admin", "password")
 SCOPES = ("openid", "email", "profile")
 CLIENT_ID = "polkuopas"
 
+WEBAPP = Path("/usr/share/glewlwyd/webapp")
+STATIC = """\
+static_files_path="{webapp}/"
+static_files_mime_types =
+(
+  {{ extension = ".html" mime_type = "text/html" }},
+  {{ extension = ".css" mime_type = "text/css" }},
+  {{ extension = ".js" mime_type = "application/javascript" }},
+  {{ extension = ".json" mime_type = "application/json" }},
+  {{ extension = ".png" mime_type = "image/png" }},
+  {{ extension = ".ico" mime_type = "image/x-icon" }},
+  {{ extension = ".woff" mime_type = "font/woff" }},
+  {{ extension = ".woff2" mime_type = "font/woff2" }},
+  {{ extension = ".ttf" mime_type = "font/ttf" }},
+  {{ extension = ".svg" mime_type = "image/svg+xml" }}
+)
+"""
+
 CONFIG = """\
 port={port}
 bind_address="127.0.0.1"
@@ -71,6 +89,7 @@ use_secure_connection=false
 secure_connection_key_file="{root}/none.key"
 secure_connection_pem_file="{root}/none.pem"
 hash_algorithm="SHA512"
+{static}
 database =
 {{
   type = "sqlite3"
@@ -109,6 +128,7 @@ class Glewlwyd:
                 modules=MODULES,
                 db=self.db,
                 root=self.root,
+                static=self._webapp(),
             )
         )
         self.process = subprocess.Popen(
@@ -131,6 +151,19 @@ class Glewlwyd:
             "/api/auth/", json={"username": ADMIN[0], "password": ADMIN[1]}
         )
         check(response, "admin sign-in")
+
+    def _webapp(self) -> str:
+        """Glewlwyd's own web pages (login, consent), served by Glewlwyd at
+        its root: the package's files, with the package's config.json (a
+        directory in the package, by mistake) put where the pages look for it."""
+        webapp = self.root / "webapp"
+        # A copy: Glewlwyd does not serve files through symbolic links.
+        shutil.copytree(WEBAPP, webapp, ignore=shutil.ignore_patterns("config.json"))
+        shipped = WEBAPP / "config.json"
+        if shipped.is_dir():
+            shipped = shipped / "config.json"
+        (webapp / "config.json").write_text(shipped.read_text())
+        return STATIC.format(webapp=webapp)
 
     def stop(self) -> None:
         self.admin.close()
