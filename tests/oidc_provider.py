@@ -226,18 +226,7 @@ class Glewlwyd:
                 ),
                 f"scope {scope}",
             )
-        check(
-            self.admin.post(
-                "/api/mod/plugin/",
-                json={
-                    "module": "oidc",
-                    "name": "oidc",
-                    "display_name": "OpenID Connect",
-                    "parameters": self._plugin_parameters(),
-                },
-            ),
-            "oidc plugin",
-        )
+        check(self.admin.post("/api/mod/plugin/", json=self._plugin()), "oidc plugin")
         check(
             self.admin.post(
                 "/api/client/?source=database",
@@ -255,6 +244,22 @@ class Glewlwyd:
             ),
             "client",
         )
+
+    def rotate_key(self) -> None:
+        """A new signing key, as a county's provider rotates its keys."""
+        check(
+            self.admin.put("/api/mod/plugin/oidc", json=self._plugin()),
+            "new signing key",
+        )
+        check(self.admin.put("/api/mod/plugin/oidc/reset"), "plugin reload")
+
+    def _plugin(self) -> dict:
+        return {
+            "module": "oidc",
+            "name": "oidc",
+            "display_name": "OpenID Connect",
+            "parameters": self._plugin_parameters(),
+        }
 
     def _plugin_parameters(self) -> dict:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)

@@ -11,8 +11,10 @@ form ours): Glewlwyd is a whole provider as a county runs one.
 
 The web app runs in TestClient; its calls to the provider (discovery, JWKS,
 token) are real HTTP to Glewlwyd, and the user's browser at the provider is an
-httpx client that signs in through Glewlwyd's login API, as its login page
-does. Each case drives the whole flow.
+httpx client that signs in and consents through Glewlwyd's login API, the
+calls its login page makes. Each case drives the whole flow. The same flow
+through Glewlwyd's login page in Chromium, with the cookies as a browser
+keeps them: tests/browser/test_sso.py.
 """
 
 from __future__ import annotations
@@ -264,6 +266,19 @@ def test_returns_are_throttled_per_address(app, web, provider):
     assert session_cookie(response) is None
 
 
+def test_a_new_signing_key_at_the_provider_is_fetched(app, provider):
+    """The JWKS is kept; a token signed with a key it lacks fetches it anew."""
+    with TestClient(app, follow_redirects=False) as web:
+        assert sign_in(web, provider, "anna").status_code == 200
+    old_keys = httpx.get(f"{provider.issuer}/jwks").json()
+    provider.rotate_key()
+    assert httpx.get(f"{provider.issuer}/jwks").json() != old_keys
+    with TestClient(app, follow_redirects=False) as web:
+        response = sign_in(web, provider, "anna")
+    assert response.status_code == 200, response.text
+    assert session_cookie(response) is not None
+
+
 def test_a_discovery_document_of_another_issuer_is_not_trusted(
     provider, store, store_url, mini_dir
 ):
@@ -281,3 +296,20 @@ def test_a_discovery_document_of_another_issuer_is_not_trusted(
         response = web.get("/tyotila/oidc")
     assert response.status_code == 502
     assert "Kirjautuminen ei onnistunut" in response.text
+
+
+def test_settings_refuse_a_half_configuration():
+    with pytest.raises(ValueError, match="POLKUOPAS_OIDC_CLIENT_ID"):
+        WebSettings(oidc_issuer="https://login.example/v2.0")
+    with pytest.raises(ValueError, match="https URL"):
+        WebSettings(
+            oidc_issuer="http://login.example/v2.0",
+            oidc_client_id="x",
+            oidc_client_secret="y",
+        )
+    settings = WebSettings(
+        oidc_issuer="https://login.example/v2.0/",
+        oidc_client_id="x",
+        oidc_client_secret="y",
+    )
+    assert settings.oidc_issuer == "https://login.example/v2.0"
