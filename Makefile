@@ -148,7 +148,7 @@ test-stories: train ## conversation tests (tests/stories) with rasa test
 	  --fail-on-prediction-errors --out var/rasa-test
 
 .PHONY: test-browser
-test-browser: $(APP_STAMP) browser-deps ## browser tests only (Chromium through Playwright)
+test-browser: $(APP_STAMP) browser-deps sso-deps ## browser tests only (Chromium through Playwright)
 	$(APP)/python -m pytest tests/browser -q
 
 .PHONY: test-scaleout

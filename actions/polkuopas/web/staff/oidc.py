@@ -55,6 +55,7 @@ from polkuopas.web.staff.session import (
     SIGN_IN_COOKIE,
     clear_cookie,
     current_session,
+    presented_session_id,
     render,
     secure_cookies,
     set_cookie,
@@ -220,7 +221,9 @@ async def finish(
         log.info("workspace single sign-on refused: %s", refused.reason)
         response = sign_in_page(request, settings, refused.status, refused.text)
     else:
-        raw = open_session(store, settings, member, None, method="oidc")
+        # A session cookie comes only when the provider is on this same site.
+        old = presented_session_id(request)
+        raw = open_session(store, settings, member, old, method="oidc")
         log.info("workspace single sign-on accepted")
         home = home_of_member(member)
         # A page, not a redirect: the next request is then started by this
