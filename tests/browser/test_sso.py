@@ -26,6 +26,7 @@ from polkuopas.web.staff.oidc import FLOW_COOKIE
 from polkuopas.web.staff.session import COOKIE
 
 from .browser_stack import SECRET
+from .test_accessibility import axe_violations
 
 pytestmark = [pytest.mark.browser]
 
@@ -75,6 +76,7 @@ def stack(tmp_path_factory) -> Iterator[tuple[str, Glewlwyd]]:
 def test_a_worker_signs_in_through_the_provider(page, stack):
     base, _provider = stack
     page.goto(f"{base}/tyotila/kirjaudu")
+    assert axe_violations(page) == []  # with the single sign-on button
     page.get_by_role("link", name=LABEL).click()
     # Glewlwyd's own login page, on the other site.
     expect(page).to_have_url(re.compile(r"^http://localhost:\d+/login\.html\?"))
