@@ -34,7 +34,6 @@ from benchmarks.servers import free_port
 BINARY = shutil.which("glewlwyd") or "/usr/bin/glewlwyd"
 SCHEMA = Path("/usr/share/dbconfig-common/data/glewlwyd/install/sqlite3")
 MODULES = Path("/usr/lib/glewlwyd")
-DEBIAN_PACKAGE = "glewlwyd"
 # The schema's first administrator (init script of the package).
 ADMIN = ("admin", "password")
 SCOPES = ("openid", "email", "profile")
