@@ -25,6 +25,9 @@ BROWSER_PACKAGES := chromium
 # tests (tests/scaleout): each run starts its own throwaway servers from these
 # binaries.
 SCALEOUT_PACKAGES := postgresql redis-server nginx
+# Glewlwyd, a real OpenID Provider that tests/test_workspace_sso.py starts with
+# throwaway data for the workspace's single sign-on.
+SSO_PACKAGES := glewlwyd
 
 # Rasa: no telemetry or error reports sent anywhere, quieter TensorFlow; the
 # Rasa side (bot/polkuopas_rasa: channel, token check, speed-ups, tracker
@@ -58,6 +61,10 @@ browser-deps:
 .PHONY: scaleout-deps
 scaleout-deps:
 	@scripts/system-deps.sh $(SCALEOUT_PACKAGES)
+
+.PHONY: sso-deps
+sso-deps:
+	@scripts/system-deps.sh $(SSO_PACKAGES)
 
 $(APP_STAMP): pyproject.toml $(CONTRACT)/pyproject.toml
 	@echo "==> app environment ($(APP_VENV)): action server, CLI, web app, test tools"
@@ -93,7 +100,7 @@ run-scaled: install scaleout-deps ## the scale-out shape (nginx, 2 Rasa, Postgre
 	@MAKE="$(MAKE)" scripts/run-scaled.sh
 
 .PHONY: test
-test: install browser-deps scaleout-deps lint paths-check nlu-vocab-check train test-stories ## install what is missing and run every test
+test: install browser-deps scaleout-deps sso-deps lint paths-check nlu-vocab-check train test-stories ## install what is missing and run every test
 	$(APP)/python -m pytest
 
 # --- pieces -------------------------------------------------------------------
@@ -141,7 +148,7 @@ test-stories: train ## conversation tests (tests/stories) with rasa test
 	  --fail-on-prediction-errors --out var/rasa-test
 
 .PHONY: test-browser
-test-browser: $(APP_STAMP) browser-deps ## browser tests only (Chromium through Playwright)
+test-browser: $(APP_STAMP) browser-deps sso-deps ## browser tests only (Chromium through Playwright)
 	$(APP)/python -m pytest tests/browser -q
 
 .PHONY: test-scaleout

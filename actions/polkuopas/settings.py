@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from polkuopas.store.postgres import is_postgres_url
@@ -170,11 +171,52 @@ class Settings(BaseSettings):
         description="A workspace session ends this many hours after sign-in, "
         "in use or not.",
     )
+    # Single sign-on to the workspace (docs/store-and-security.md); off when unset.
+    oidc_issuer: str = Field(
+        default="",
+        description="Issuer URL of the county's OpenID Provider (its discovery "
+        "document is ISSUER/.well-known/openid-configuration); empty: no single "
+        "sign-on.",
+    )
+    oidc_client_id: str = Field(
+        default="", description="Client id of Polkuopas at the OpenID Provider."
+    )
+    oidc_client_secret: str = Field(
+        default="",
+        description="Client secret of Polkuopas at the OpenID Provider.",
+    )
+    oidc_label: str = Field(
+        default="Kirjaudu organisaation tunnuksella",
+        description="Text of the single sign-on button on the workspace's "
+        "sign-in page, e.g. `Kirjaudu Entra ID:llä`.",
+    )
     actor: str = Field(
         default="",
         description="Name recorded in the audit log for CLI changes "
         "(default: the login name).",
     )
+
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _issuer(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        parts = urlsplit(value)
+        loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if value and not (
+            parts.netloc
+            and (parts.scheme == "https" or (parts.scheme == "http" and loopback))
+        ):
+            raise ValueError("must be an https URL such as https://login.example/v2.0")
+        return value
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> Settings:
+        if self.oidc_issuer and not (self.oidc_client_id and self.oidc_client_secret):
+            raise ValueError(
+                "POLKUOPAS_OIDC_ISSUER needs POLKUOPAS_OIDC_CLIENT_ID and "
+                "POLKUOPAS_OIDC_CLIENT_SECRET"
+            )
+        return self
 
     @field_validator("db", mode="before")
     @classmethod

@@ -4,12 +4,12 @@ signed-in staff member resolved once (`StaffDep`), CSRF on every form."""
 
 from fastapi import APIRouter
 
-from polkuopas.web.staff import auth, clients, inbox, paths
+from polkuopas.web.staff import auth, clients, inbox, oidc, paths
 from polkuopas.web.staff.auth import SignInLimits
 from polkuopas.web.staff.session import PREFIX, SignInRequired, StaffDep
 
 router = APIRouter()
-for area in (auth, clients, inbox, paths):
+for area in (auth, clients, inbox, paths, oidc):
     router.include_router(area.router, prefix=PREFIX)
 
 __all__ = ["SignInLimits", "SignInRequired", "StaffDep", "router"]

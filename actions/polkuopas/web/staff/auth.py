@@ -20,8 +20,9 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from polkuopas.passwords import verify_password
-from polkuopas.store import StaffSession, iso, now_utc
+from polkuopas.store import StaffMember, StaffSession, Store, iso, now_utc
 from polkuopas.web.api import SettingsDep, StoreDep
+from polkuopas.web.config import WebSettings
 from polkuopas.web.staff.session import (
     COOKIE,
     PREFIX,
@@ -74,7 +75,11 @@ LimitsDep = Annotated[SignInLimits, Depends(get_sign_in_limits)]
 
 
 def home_of(session: StaffSession) -> str:
-    if session.staff.role == "polun_omistaja":
+    return home_of_member(session.staff)
+
+
+def home_of_member(member: StaffMember) -> str:
+    if member.role == "polun_omistaja":
         return f"{PREFIX}/polut"
     return f"{PREFIX}/asiakkaat"
 
@@ -141,8 +146,24 @@ async def sign_in(
     if not matches or not member or not member.active:
         log.info("workspace sign-in refused")
         return sign_in_page(request, settings, 400, WRONG, email)
+    raw = open_session(store, settings, member, presented_session_id(request))
+    response = RedirectResponse(home_of_member(member), status_code=303)
+    set_cookie(response, request, settings, COOKIE, raw)
+    clear_cookie(response, request, settings, SIGN_IN_COOKIE)
+    return response
+
+
+def open_session(
+    store: Store,
+    settings: WebSettings,
+    member: StaffMember,
+    old: str | None,
+    **details: str,
+) -> str:
+    """A new session for `member` (the one presented, `old`, ends), audited
+    as a sign-in; the raw session id for the cookie. Password and single
+    sign-on both come here."""
     raw, csrf = new_secret(), new_secret()
-    old = presented_session_id(request)
     now = now_utc()
     with store.transaction():
         if old:
@@ -153,13 +174,8 @@ async def sign_in(
             iso(now - timedelta(minutes=settings.staff_idle_minutes)),
         )
         store.add_session(raw, member.id, csrf)
-        store.audit(f"tyotila:{member.id}", "sign-in", "staff", member.id)
-    session = store.find_session(raw)
-    assert session is not None
-    response = RedirectResponse(home_of(session), status_code=303)
-    set_cookie(response, request, settings, COOKIE, raw)
-    clear_cookie(response, request, settings, SIGN_IN_COOKIE)
-    return response
+        store.audit(f"tyotila:{member.id}", "sign-in", "staff", member.id, **details)
+    return raw
 
 
 @router.post("/ulos")
