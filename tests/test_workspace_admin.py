@@ -393,7 +393,7 @@ def test_learning_page_shows_masked_texts_and_counts_without_clients(app, store)
     assert not any("client" in c for c in columns)
 
 
-def test_conversations_purge_keeps_learning_notes_only_for_the_retention(store):
+def test_purge_deletes_only_the_learning_notes_past_the_date(store):
     with store.transaction():
         store.add_unanswered("fallback", "vanha", "mini", [])
         store.db.execute(

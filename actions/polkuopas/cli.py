@@ -12,7 +12,7 @@ import json
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,8 @@ from polkuopas.store import (
     backup,
     database_errors,
     describe,
+    iso,
+    now_utc,
     open_store,
     store_location,
 )
@@ -499,6 +501,10 @@ def cmd_conversations_purge(ctx: Context, args: argparse.Namespace) -> int:
         )
     count = purge_conversations(tracker_db, days)
     out(f"deleted {count} conversation(s) idle for more than {days} days")
+    # The learning pages' notes are excerpts of conversations: the same days.
+    with ctx.store.transaction():
+        notes = ctx.store.purge_unanswered(iso(now_utc() - timedelta(days=days)))
+    out(f"deleted {notes} learning note(s) older than {days} days")
     return 0
 
 
