@@ -12,11 +12,15 @@ import re
 import pytest
 import test_workspace_web as web
 from fastapi.testclient import TestClient
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
 from test_workspace_web import EMAIL, csrf_of, goes_to_sign_in, sign_in, signed_in
 
 from conftest import BACKENDS, MINI_PATH, write_catalog
 from polkuopas.admin import Admin
+from polkuopas.bot_actions import ActionRequestHuman, Services
 from polkuopas.catalog import load_catalog
+from polkuopas.messages import Messages
 from polkuopas.passwords import verify_password
 
 STORE_BACKENDS = BACKENDS
@@ -424,3 +428,27 @@ def test_link_page_has_a_slip_with_the_workers_number(app, store):
     assert "Anna Oma" in slip and "040 555 1234" in slip and "ma–pe klo 9–10" in slip
     assert re.search(r"Linkki toimii <strong>\d+\.\d+\.\d{4}</strong> asti", slip)
     assert '<svg role="img" aria-label="QR-koodi' in slip
+
+
+async def test_office_hours_edited_in_the_browser_are_what_the_chat_tells(
+    app, store, mini_dir
+):
+    admin = signed_in(app, "paakayttaja")
+    edit = "/tyotila/ammattilaiset/aa"
+    assert post(admin, edit, edit, phone="", email="",
+                hours="ke klo 10–12").status_code == 303  # fmt: skip
+    services = Services(store, load_catalog(mini_dir), Messages.load())
+    dispatcher = CollectingDispatcher()
+    tracker = Tracker.from_dict({
+        "sender_id": "t", "slots": {}, "events": [],
+        "latest_message": {
+            "intent": {"name": "request_human", "confidence": 0.99},
+            "entities": [], "text": "haluan puhua ihmiselle",
+            "metadata": {"polkuopas": {"identity": "valid", "client_id": "c1"}},
+        },
+    })  # fmt: skip
+    await ActionRequestHuman(services).run(dispatcher, tracker, {})
+    reachable = [m for m in dispatcher.messages
+                 if m.get("polkuopas_message") == "human_reachable"]  # fmt: skip
+    assert len(reachable) == 1
+    assert "Anna Oma" in reachable[0]["text"] and "ke klo 10–12" in reachable[0]["text"]
