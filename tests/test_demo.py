@@ -74,3 +74,5 @@ def test_demo_has_one_staff_account_per_role_without_a_password(store, catalog):
     assert not any(m.has_password for m in staff)
     worker = next(m for m in staff if m.role == "tyontekija")
     assert store.is_assigned("demo-suvi", worker.professional_id)
+    owner = next(m for m in staff if m.role == "polun_omistaja")
+    assert store.staff_paths(owner.id) == sorted(catalog.paths)

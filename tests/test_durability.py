@@ -9,13 +9,14 @@ import subprocess
 import sys
 import textwrap
 import time
+from datetime import timedelta
 
 import pytest
 
 from polkuopas.cli import main
 from polkuopas.conversations import purge_conversations
 from polkuopas.settings import get_settings
-from polkuopas.store import now_utc, open_store
+from polkuopas.store import iso, now_utc, open_store
 
 
 def cli(*args: str) -> int:
@@ -79,9 +80,19 @@ def test_purge_command_uses_the_retention_setting(env, tmp_path, monkeypatch, ca
     monkeypatch.setenv("POLKUOPAS_TRACKER_DB", str(tracker))
     monkeypatch.setenv("POLKUOPAS_RETENTION_DAYS", "30")
     get_settings.cache_clear()
+    store = open_store(env)  # a learning note 40 days old and one from today
+    try:
+        with store.transaction():
+            store.add_unanswered("fallback", "vanha", "mini", [])
+            old = iso(now_utc() - timedelta(days=40))
+            store.db.execute("UPDATE unanswered SET created_at = ?", [old])
+            store.add_unanswered("fallback", "uusi", "mini", [])
+    finally:
+        store.db.close()
     assert cli("conversations", "purge") == 0
     assert capsys.readouterr().out == (
         "deleted 1 conversation(s) idle for more than 30 days\n"
+        "deleted 1 learning note(s) older than 30 days\n"
     )
     assert cli("conversations", "purge", "--older-than", "5") == 0
     assert "deleted 1 conversation(s)" in capsys.readouterr().out

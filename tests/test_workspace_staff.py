@@ -150,3 +150,48 @@ def test_store_keeps_only_the_session_ids_hash(store):
 def test_password_problem_accepts_a_passphrase():
     assert password_problem(GOOD) is None
     assert password_problem("Talvi tulee taas 2026") is None
+
+
+# --- what the workspace's admin pages also do (the CLI keeps parity) ----------
+
+
+def test_pro_edit_changes_and_clears_contact_details(run, env):
+    code, out, _ = run("pro", "edit", "aa", "--phone", "040 123 4567",
+                       "--hours", "ma–to klo 9–11")  # fmt: skip
+    assert (code, out) == (0, "changed hours, phone of professional aa\n")
+    assert run("pro", "edit", "aa", "--phone", "")[0] == 0
+    code, _, err = run("pro", "edit", "aa", "--phone", "soita")
+    assert code == 2 and "invalid phone number" in err
+    assert run("pro", "edit", "nobody", "--hours", "x")[0] == 2
+    store = open_store(env)
+    try:
+        pro = store.get_professional("aa")
+        assert (pro.phone, pro.hours) == (None, "ma–to klo 9–11")
+        assert [e["action"] for e in store.audit_entries("aa")] == [
+            "add", "edit", "edit"]  # fmt: skip
+    finally:
+        store.db.close()
+
+
+def test_staff_paths_limit_a_path_owner(run):
+    code, _, _ = run("staff", "add", "--id", "pia", "--name", "Pia Polku",
+                     "--email", "pia@esimerkki.fi", "--role", "polun_omistaja",
+                     "--path", "mini")  # fmt: skip
+    assert code == 0
+    assert run("staff", "paths", "pia")[1] == "pia: mini\n"
+    assert "\tpaths: mini" in run("staff", "list")[1]
+    code, _, err = run("staff", "paths", "pia", "--path", "eiole")
+    assert code == 2 and "unknown path 'eiole'" in err
+    assert run("staff", "paths", "pia", "--clear")[1] == "pia: no paths\n"
+    add_worker(run)
+    code, _, err = run("staff", "paths", "anna", "--path", "mini")
+    assert code == 2 and "only a polun_omistaja" in err
+
+
+def test_staff_change_role_and_professional(run):
+    add_worker(run)
+    code, _, err = run("staff", "change", "anna", "--pro", "")
+    assert code == 2 and "--pro" in err
+    code, out, _ = run("staff", "change", "anna", "--role", "admin", "--pro", "")
+    assert (code, out) == (0, "changed staff member anna; ended 0 session(s)\n")
+    assert "anna\tadmin\tanna.oma@esimerkki.fi\t-\t" in run("staff", "list")[1]

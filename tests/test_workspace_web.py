@@ -34,7 +34,7 @@ CSRF_RE = re.compile(r'name="csrf" value="([^"]*)"')
 @pytest.fixture
 def store(store_url, mini_dir):
     """The mini path with two workers: anna (omatyöntekijä of c1) and olli
-    (ohjaaja of c2), a path owner and an admin."""
+    (ohjaaja of c2), the mini path's owner and an admin."""
     store = open_store(store_url)
     admin = Admin(store, load_catalog(mini_dir), "testi")
     admin.add_professional("aa", "Anna Oma", "omatyontekija")
@@ -45,7 +45,9 @@ def store(store_url, mini_dir):
     admin.assign("c2", "ohjaaja", "oo")
     admin.add_staff("anna", "Anna Oma", EMAIL["anna"], "tyontekija", "aa")
     admin.add_staff("olli", "Olli Ohjaaja", EMAIL["olli"], "tyontekija", "oo")
-    admin.add_staff("omistaja", "Pia Polku", EMAIL["omistaja"], "polun_omistaja")
+    admin.add_staff(
+        "omistaja", "Pia Polku", EMAIL["omistaja"], "polun_omistaja", None, ["mini"]
+    )
     admin.add_staff("paakayttaja", "Aki Admin", EMAIL["paakayttaja"], "admin")
     for staff_id, password in PASSWORD.items():
         admin.set_staff_password(staff_id, password)

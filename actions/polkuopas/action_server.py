@@ -134,7 +134,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = open_store(settings.db)
         catalog = load_catalog(settings.paths_dir)
-        app.state.executor = build_executor(Services(store, catalog, Messages.load()))
+        app.state.executor = build_executor(
+            Services(store, catalog, Messages.load(), settings.retention_days)
+        )
         log.info("action server ready: %d actions", len(ACTIONS))
         try:
             yield

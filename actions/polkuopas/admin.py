@@ -23,6 +23,7 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # professional record, a path owner the paths' figures, an admin everything.
 STAFF_ROLES = ("tyontekija", "polun_omistaja", "admin")
 NOTE_MAX = 1000
+HOURS_MAX = 200
 
 
 def add_months(day: date, months: int) -> date:
@@ -109,6 +110,42 @@ class Admin:
             )
             self.store.audit(self.actor, "add", "professional", pro_id, role=role)
 
+    def update_professional(
+        self,
+        pro_id: str,
+        phone: str | None = None,
+        email: str | None = None,
+        hours: str | None = None,
+    ) -> dict[str, str | None]:
+        """Change the contact details a client is told; an argument left None
+        keeps its value, an empty string clears it. Returns what changed."""
+        changes: dict[str, str | None] = {}
+        if phone is not None:
+            phone = phone.strip()
+            if phone and not PHONE_RE.match(phone):
+                raise Invalid(
+                    f"invalid phone number {phone!r}: digits, spaces, + ( ) -"
+                )
+            changes["phone"] = phone or None
+        if email is not None:
+            email = email.strip()
+            if email and not EMAIL_RE.match(email):
+                raise Invalid(f"invalid email address {email!r}")
+            changes["email"] = email or None
+        if hours is not None:
+            hours = hours.strip()
+            if len(hours) > HOURS_MAX:
+                raise Invalid(f"the hours are longer than {HOURS_MAX} characters")
+            changes["hours"] = hours or None
+        if not changes:
+            raise Invalid("nothing to change: give --phone, --email or --hours")
+        with self.store.transaction():
+            self.store.update_professional(pro_id, changes)
+            self.store.audit(
+                self.actor, "edit", "professional", pro_id, fields=sorted(changes)
+            )
+        return changes
+
     # --- clients -----------------------------------------------------------
 
     def add_client(
@@ -117,13 +154,18 @@ class Admin:
         path_id: str,
         step_id: str | None = None,
         started_on: date | None = None,
+        assign_to: tuple[str, str] | None = None,
     ) -> str:
+        """Add a client on a path; with `assign_to` (role, professional) also
+        assign them, in the same transaction (a worker adding their own)."""
         check_id("client", client_id)
         path = self.path(path_id)
         step_id = step_id or path.start
         if not path.has_step(step_id):
             known = ", ".join(s.id for s in path.ordered_steps())
             raise NotFound(f"unknown step {step_id!r} in {path_id} (steps: {known})")
+        if assign_to is not None:
+            self.check_role(assign_to[0])
         with self.store.transaction():
             self.store.add_client(
                 client_id, path_id, step_id, started_on or date.today(), self.actor
@@ -131,24 +173,29 @@ class Admin:
             self.store.audit(
                 self.actor, "add", "client", client_id, path=path_id, step=step_id
             )
+            if assign_to is not None:
+                self._assign(client_id, *assign_to)
         return step_id
 
     def assign(self, client_id: str, role: str, pro_id: str) -> None:
         self.check_role(role)
         with self.store.transaction():
             self.client(client_id)
-            pro = self.store.get_professional(pro_id)
-            if not pro.active:
-                raise Conflict(f"professional {pro_id!r} is not active")
-            self.store.assign(client_id, role, pro_id, date.today())
-            self.store.audit(
-                self.actor,
-                "assign",
-                "client",
-                client_id,
-                role=role,
-                professional=pro_id,
-            )
+            self._assign(client_id, role, pro_id)
+
+    def _assign(self, client_id: str, role: str, pro_id: str) -> None:
+        pro = self.store.get_professional(pro_id)
+        if not pro.active:
+            raise Conflict(f"professional {pro_id!r} is not active")
+        self.store.assign(client_id, role, pro_id, date.today())
+        self.store.audit(
+            self.actor,
+            "assign",
+            "client",
+            client_id,
+            role=role,
+            professional=pro_id,
+        )
 
     def unassign(self, client_id: str, role: str, pro_id: str) -> None:
         self.check_role(role)
@@ -308,21 +355,14 @@ class Admin:
         email: str,
         role: str,
         pro_id: str | None = None,
+        path_ids: list[str] | None = None,
     ) -> None:
         check_id("staff", staff_id)
-        if role not in STAFF_ROLES:
-            raise Invalid(
-                f"unknown staff role {role!r} (roles: {', '.join(STAFF_ROLES)})"
-            )
+        self._check_staff_role(role, pro_id, path_ids)
         if not name.strip():
             raise Invalid("the name must not be empty")
         if not EMAIL_RE.match(email or ""):
             raise Invalid(f"invalid email address {email!r}")
-        if role == "tyontekija" and not pro_id:
-            raise Invalid(
-                "a tyontekija sees the clients of their professional record: "
-                "give it with --pro PRO_ID"
-            )
         with self.store.transaction():
             if pro_id is not None:
                 self.store.get_professional(pro_id)
@@ -337,6 +377,70 @@ class Admin:
             )
             self.store.audit(
                 self.actor, "add", "staff", staff_id, role=role, professional=pro_id
+            )
+            if path_ids:
+                self.store.set_staff_paths(staff_id, path_ids)
+                self.store.audit(
+                    self.actor, "set-paths", "staff", staff_id, paths=sorted(path_ids)
+                )
+
+    def _check_staff_role(
+        self, role: str, pro_id: str | None, path_ids: list[str] | None = None
+    ) -> None:
+        if role not in STAFF_ROLES:
+            raise Invalid(
+                f"unknown staff role {role!r} (roles: {', '.join(STAFF_ROLES)})"
+            )
+        if role == "tyontekija" and not pro_id:
+            raise Invalid(
+                "a tyontekija sees the clients of their professional record: "
+                "give it with --pro PRO_ID"
+            )
+        if path_ids and role != "polun_omistaja":
+            raise Invalid("only a polun_omistaja is limited to paths (--path)")
+        for path_id in path_ids or []:
+            self.path(path_id)
+
+    def change_staff(self, staff_id: str, role: str, pro_id: str | None) -> int:
+        """A new role and professional record; the account's sessions end (its
+        rights changed) and a role other than polun_omistaja loses its paths.
+        Returns how many sessions ended."""
+        self._check_staff_role(role, pro_id)
+        with self.store.transaction():
+            member = self.store.get_staff(staff_id)
+            if pro_id is not None:
+                self.store.get_professional(pro_id)
+            self.store.update_staff(staff_id, role, pro_id)
+            if role != "polun_omistaja":
+                self.store.set_staff_paths(staff_id, [])
+            ended = 0
+            if (role, pro_id) != (member.role, member.professional_id):
+                ended = self.store.delete_staff_sessions(staff_id)
+            self.store.audit(
+                self.actor,
+                "change",
+                "staff",
+                staff_id,
+                role=role,
+                professional=pro_id,
+                sessions=ended,
+            )
+        return ended
+
+    def set_staff_paths(self, staff_id: str, path_ids: list[str]) -> None:
+        """The paths a path owner sees (replacing the ones before)."""
+        for path_id in path_ids:
+            self.path(path_id)
+        with self.store.transaction():
+            member = self.store.get_staff(staff_id)
+            if member.role != "polun_omistaja":
+                raise Conflict(
+                    f"{staff_id!r} is a {member.role}: only a polun_omistaja "
+                    "is limited to paths"
+                )
+            self.store.set_staff_paths(staff_id, path_ids)
+            self.store.audit(
+                self.actor, "set-paths", "staff", staff_id, paths=sorted(set(path_ids))
             )
 
     def disable_staff(self, staff_id: str) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, ClassVar
 
 from rasa_sdk import Action, Tracker
@@ -50,7 +51,8 @@ from polkuopas.questions import (
     topic_label,
     topic_of,
 )
-from polkuopas.store import Professional, Store
+from polkuopas.store import Professional, Store, iso, now_utc
+from polkuopas_contract.personal_data import mask
 
 log = logging.getLogger("polkuopas.actions")
 
@@ -75,6 +77,12 @@ SOMETHING_ELSE_INTENT = "something_else"
 CONTACT_OFFER_SLOT = "contact_offer"
 # The answers to an offer of contact: (label in the catalogue, payload).
 YES_NO = (("label_yes", "/affirm"), ("label_no", "/deny"))
+# An answered message whose intent was below this is noted for the path
+# owners' learning pages as answered with low confidence (the fallback
+# threshold in bot/config.yml is 0.7: between the two, the assistant answered
+# but was not sure).
+LOW_CONFIDENCE = 0.8
+UNANSWERED_TEXT_MAX = 500
 
 
 def user_messages(tracker: Tracker) -> int:
@@ -88,6 +96,8 @@ class Services:
     store: Store
     catalog: Catalog
     messages: Messages
+    # How long the learning pages' notes are kept (POLKUOPAS_RETENTION_DAYS).
+    retention_days: int = 90
 
 
 @dataclass(frozen=True)
@@ -153,7 +163,65 @@ class PolkuopasAction(Action):
             turn.identity.client_id or "-",
             turn.identity.status,
         )
-        return self.answer(dispatcher, turn, tracker) or []
+        events = self.answer(dispatcher, turn, tracker) or []
+        self.note_for_learning(tracker, turn)
+        return events
+
+    # --- notes for the path owners' learning pages ---------------------------
+
+    def missed(self, tracker: Tracker) -> bool:
+        """Was this message not understood (a fallback action says so)?"""
+        return False
+
+    def note_for_learning(self, tracker: Tracker, turn: Turn) -> None:
+        """Keep a message the assistant did not understand, or answered with
+        low confidence, for the path owners: its text masked, the path (from
+        the client's identity, or the path asked about), the best two guesses.
+        Never the client id; never the text in a log. A failure here loses the
+        note, not the answer."""
+        message = tracker.latest_message or {}
+        text = message.get("text") or ""
+        if not text.strip() or text.startswith("/") or not self.first_of_turn(tracker):
+            return  # a button's payload, or noted by an earlier action already
+        ranking = [
+            (r["name"], float(r.get("confidence") or 0.0))
+            for r in message.get("intent_ranking") or []
+            if r.get("name") and r["name"] != FALLBACK_INTENT
+        ][:2]
+        confidence = (message.get("intent") or {}).get("confidence")
+        if self.missed(tracker):
+            kind = "fallback"
+        elif isinstance(confidence, int | float) and confidence < LOW_CONFIDENCE:
+            kind = "low_confidence"
+        else:
+            return
+        path_id = turn.view.path.id if turn.view else turn.path_id
+        store = self.services.store
+        cutoff = now_utc() - timedelta(days=self.services.retention_days)
+        try:
+            with store.transaction():
+                store.add_unanswered(
+                    kind, mask(text).text[:UNANSWERED_TEXT_MAX], path_id, ranking
+                )
+                # Notes past the retention days go as new ones come.
+                store.purge_unanswered(iso(cutoff))
+        except Exception:
+            log.warning("could not keep a learning note (%s)", self.NAME)
+
+    @staticmethod
+    def first_of_turn(tracker: Tracker) -> bool:
+        """No other custom action has run for this user message yet."""
+        for event in reversed(tracker.events):
+            if event.get("event") == "user":
+                return True
+            name = event.get("name") or ""
+            if (
+                event.get("event") == "action"
+                and name.startswith("action_")
+                and name not in ("action_listen", "action_session_start")
+            ):
+                return False
+        return True
 
     def answer(
         self, dispatcher: CollectingDispatcher, turn: Turn, tracker: Tracker
@@ -660,6 +728,10 @@ class ActionFallback(ActionRequestHuman):
     miss offer the client's own coordinator by name (asking before recording)."""
 
     NAME = "action_fallback"
+
+    def missed(self, tracker: Tracker) -> bool:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        return intent != SOMETHING_ELSE_INTENT
 
     def answer(self, dispatcher, turn, tracker):
         intent = (tracker.latest_message.get("intent") or {}).get("name")

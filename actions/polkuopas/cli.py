@@ -12,7 +12,7 @@ import json
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,8 @@ from polkuopas.store import (
     backup,
     database_errors,
     describe,
+    iso,
+    now_utc,
     open_store,
     store_location,
 )
@@ -184,6 +186,14 @@ def cmd_pro_add(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_pro_edit(ctx: Context, args: argparse.Namespace) -> int:
+    changed = ctx.admin.update_professional(
+        args.pro_id, args.phone, args.email, args.hours
+    )
+    out(f"changed {', '.join(sorted(changed))} of professional {args.pro_id}")
+    return 0
+
+
 def cmd_pro_list(ctx: Context, args: argparse.Namespace) -> int:
     for pro in ctx.store.list_professionals():
         state = "" if pro.active else " (not active)"
@@ -195,7 +205,9 @@ def cmd_pro_list(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_staff_add(ctx: Context, args: argparse.Namespace) -> int:
-    ctx.admin.add_staff(args.id, args.name, args.email, args.role, args.pro)
+    ctx.admin.add_staff(
+        args.id, args.name, args.email, args.role, args.pro, args.path or None
+    )
     out(
         f"added staff member {args.id} ({args.role}); "
         f"set a password with 'polkuopas staff password {args.id}'"
@@ -208,7 +220,27 @@ def cmd_staff_list(ctx: Context, args: argparse.Namespace) -> int:
         state = "" if member.active else " (disabled)"
         state += "" if member.has_password else " (no password)"
         pro = member.professional_id or "-"
+        paths = ctx.store.staff_paths(member.id)
+        state += f"\tpaths: {','.join(paths)}" if paths else ""
         out(f"{member.id}\t{member.role}\t{member.email}\t{pro}\t{member.name}{state}")
+    return 0
+
+
+def cmd_staff_change(ctx: Context, args: argparse.Namespace) -> int:
+    member = ctx.admin.staff(args.staff_id)
+    pro = member.professional_id if args.pro is None else (args.pro or None)
+    ended = ctx.admin.change_staff(args.staff_id, args.role or member.role, pro)
+    out(f"changed staff member {args.staff_id}; ended {ended} session(s)")
+    return 0
+
+
+def cmd_staff_paths(ctx: Context, args: argparse.Namespace) -> int:
+    if args.path or args.clear:
+        ctx.admin.set_staff_paths(args.staff_id, args.path or [])
+    else:
+        ctx.admin.staff(args.staff_id)
+    paths = ctx.store.staff_paths(args.staff_id)
+    out(f"{args.staff_id}: {', '.join(paths) if paths else 'no paths'}")
     return 0
 
 
@@ -469,6 +501,10 @@ def cmd_conversations_purge(ctx: Context, args: argparse.Namespace) -> int:
         )
     count = purge_conversations(tracker_db, days)
     out(f"deleted {count} conversation(s) idle for more than {days} days")
+    # The learning pages' notes are excerpts of conversations: the same days.
+    with ctx.store.transaction():
+        notes = ctx.store.purge_unanswered(iso(now_utc() - timedelta(days=days)))
+    out(f"deleted {notes} learning note(s) older than {days} days")
     return 0
 
 
@@ -530,6 +566,14 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--email", action=_Once)
     add.add_argument("--hours", action=_Once, help="when they can be reached")
     add.add_argument("--org", action=_Once, help="organisation")
+    sub = command(
+        pro, "edit", cmd_pro_edit,
+        "change a professional's phone, e-mail or office hours ('' clears)",
+    )  # fmt: skip
+    sub.add_argument("pro_id", metavar="PRO_ID")
+    sub.add_argument("--phone", action=_Once)
+    sub.add_argument("--email", action=_Once)
+    sub.add_argument("--hours", action=_Once, help="when they can be reached")
     command(pro, "list", cmd_pro_list, "list professionals")
 
     staff = groups.add_parser(
@@ -547,7 +591,30 @@ def build_parser() -> argparse.ArgumentParser:
         "--pro", action=_Once, metavar="PRO_ID",
         help="the professional record (required for tyontekija)",
     )  # fmt: skip
+    add.add_argument(
+        "--path", action="append", metavar="PATH_ID",
+        help="a path a polun_omistaja sees (repeat for more)",
+    )  # fmt: skip
     command(staff, "list", cmd_staff_list, "list staff accounts")
+    sub = command(
+        staff, "change", cmd_staff_change,
+        "change the role or professional record (the account's sessions end)",
+    )  # fmt: skip
+    sub.add_argument("staff_id", metavar="ID")
+    sub.add_argument("--role", action=_Once, choices=STAFF_ROLES)
+    sub.add_argument(
+        "--pro", action=_Once, metavar="PRO_ID", help="'' removes the link"
+    )
+    sub = command(
+        staff, "paths", cmd_staff_paths,
+        "show or set the paths a polun_omistaja sees",
+    )  # fmt: skip
+    sub.add_argument("staff_id", metavar="ID")
+    sub.add_argument(
+        "--path", action="append", metavar="PATH_ID",
+        help="the paths, replacing the ones before (repeat for more)",
+    )  # fmt: skip
+    sub.add_argument("--clear", action="store_true", help="no paths")
     sub = command(staff, "disable", cmd_staff_disable, "disable an account")
     sub.add_argument("staff_id", metavar="ID")
     sub = command(

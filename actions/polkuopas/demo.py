@@ -160,6 +160,10 @@ def seed_demo(admin: Admin, today: date | None = None) -> Iterator[str]:
         if store.find_staff(staff_id) is None:
             admin.add_staff(staff_id, name, email, role, pro_id)
             added += 1
+        # The demo path owner owns every path (a store from before the paths
+        # were limited gets them too).
+        if role == "polun_omistaja" and not store.staff_paths(staff_id):
+            admin.set_staff_paths(staff_id, list(admin.catalog.paths))
     yield (
         "demo staff accounts (passwords: polkuopas staff password ID): "
         f"{added} added, {len(STAFF) - added} already there"

@@ -230,6 +230,10 @@ class Store:
             raise NotFound(f"unknown professional {pro_id!r}")
         return pro
 
+    def update_professional(self, pro_id: str, changes: dict[str, Any]) -> None:
+        self.get_professional(pro_id)
+        self._writing()["professionals"].update(pro_id, changes)
+
     def list_professionals(self) -> list[Professional]:
         rows = self.db["professionals"].rows_where(order_by="role, name")
         return [_professional(r) for r in rows]
@@ -524,6 +528,79 @@ class Store:
             )
         )
 
+    def feedback_by_path(self, path_id: str) -> list[dict[str, Any]]:
+        """One path's feedback by topic: helpful, not helpful, comments."""
+        return list(
+            self.db.query(
+                "SELECT topic, "
+                "COALESCE(SUM(CASE WHEN helpful = 1 THEN 1 END), 0) AS helpful, "
+                "COALESCE(SUM(CASE WHEN helpful = 0 THEN 1 END), 0) AS not_helpful, "
+                "COUNT(comment) AS comments FROM feedback WHERE path_id = ? "
+                "GROUP BY topic ORDER BY topic",
+                [path_id],
+            )
+        )
+
+    def unhelpful_comments(self, path_id: str, limit: int = 100) -> list[dict]:
+        """The comments on answers marked unhelpful on a path, newest first,
+        as texts and counts (the same comment once, with how often)."""
+        return list(
+            self.db.query(
+                "SELECT topic, comment, COUNT(*) AS times, MAX(created_at) AS latest "
+                "FROM feedback WHERE path_id = ? AND helpful = 0 "
+                "AND comment IS NOT NULL GROUP BY topic, comment "
+                "ORDER BY times DESC, latest DESC LIMIT ?",
+                [path_id, limit],
+            )
+        )
+
+    # --- questions the assistant did not understand ----------------------------
+
+    def add_unanswered(
+        self,
+        kind: str,
+        text: str,
+        path_id: str | None,
+        guesses: list[tuple[str, float]],
+    ) -> None:
+        """A question the assistant missed (`fallback`) or was unsure of
+        (`low_confidence`): its masked text, the path and the best two guesses.
+        No client id: the learning pages must not lead to a person."""
+        first = guesses[0] if guesses else (None, None)
+        second = guesses[1] if len(guesses) > 1 else (None, None)
+        self._writing()["unanswered"].insert(
+            {
+                "path_id": path_id,
+                "kind": kind,
+                "text": text,
+                "intent": first[0],
+                "confidence": first[1],
+                "second_intent": second[0],
+                "second_confidence": second[1],
+                "created_at": iso(now_utc()),
+            }
+        )
+
+    def unanswered_summary(self, path_id: str, limit: int = 200) -> list[dict]:
+        """A path's missed questions as texts with counts, most asked first."""
+        return list(
+            self.db.query(
+                "SELECT kind, text, COUNT(*) AS times, MAX(created_at) AS latest, "
+                "MAX(intent) AS intent, AVG(confidence) AS confidence, "
+                "MAX(second_intent) AS second_intent FROM unanswered "
+                "WHERE path_id = ? GROUP BY kind, text "
+                "ORDER BY times DESC, latest DESC LIMIT ?",
+                [path_id, limit],
+            )
+        )
+
+    def purge_unanswered(self, before: str) -> int:
+        """Delete missed questions recorded before `before` (ISO time, UTC)."""
+        cursor = self._writing().execute(
+            "DELETE FROM unanswered WHERE created_at < ?", [before]
+        )
+        return cursor.rowcount
+
     # --- staff accounts and their sessions -----------------------------------
 
     def add_staff(self, member: dict[str, Any]) -> None:
@@ -565,6 +642,32 @@ class Store:
             "UPDATE staff SET password_hash = ? WHERE id = ?",
             [password_hash, staff_id],
         )
+
+    def update_staff(self, staff_id: str, role: str, pro_id: str | None) -> None:
+        self._writing().execute(
+            "UPDATE staff SET role = ?, professional_id = ? WHERE id = ?",
+            [role, pro_id, staff_id],
+        )
+
+    def staff_paths(self, staff_id: str) -> list[str]:
+        """The paths a path owner sees (their ids, sorted)."""
+        rows = self.db.execute(
+            "SELECT path_id FROM staff_paths WHERE staff_id = ? ORDER BY path_id",
+            [staff_id],
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def all_staff_paths(self) -> dict[str, list[str]]:
+        paths: dict[str, list[str]] = {}
+        for row in self.db.query("SELECT * FROM staff_paths ORDER BY path_id"):
+            paths.setdefault(row["staff_id"], []).append(row["path_id"])
+        return paths
+
+    def set_staff_paths(self, staff_id: str, path_ids: list[str]) -> None:
+        db = self._writing()
+        db.execute("DELETE FROM staff_paths WHERE staff_id = ?", [staff_id])
+        for path_id in sorted(set(path_ids)):
+            db["staff_paths"].insert({"staff_id": staff_id, "path_id": path_id})
 
     def set_staff_active(self, staff_id: str, active: bool) -> None:
         self._writing().execute(

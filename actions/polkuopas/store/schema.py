@@ -131,6 +131,31 @@ MIGRATIONS: list[str] = [
     CREATE INDEX staff_sessions_staff ON staff_sessions(staff_id);
     ALTER TABLE contact_requests ADD COLUMN note TEXT
     """,
+    # 6 (follows 5, meetings and the client's own path, from another branch;
+    # neither needs the other): the paths a path owner (polun_omistaja) sees,
+    # and the questions the assistant did not understand or answered with low
+    # confidence, for the path owners' learning pages. A question is kept with
+    # its personal data masked, the path it was asked on and the assistant's
+    # best guesses; never with a client id. Purged after the retention days.
+    """
+    CREATE TABLE staff_paths (
+        staff_id TEXT NOT NULL REFERENCES staff(id),
+        path_id TEXT NOT NULL,
+        PRIMARY KEY (staff_id, path_id)
+    );
+    CREATE TABLE unanswered (
+        id INTEGER PRIMARY KEY,
+        path_id TEXT,
+        kind TEXT NOT NULL CHECK (kind IN ('fallback', 'low_confidence')),
+        text TEXT NOT NULL,
+        intent TEXT,
+        confidence REAL,
+        second_intent TEXT,
+        second_confidence REAL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX unanswered_path ON unanswered(path_id, created_at)
+    """,
 ]
 
 # The same migrations for PostgreSQL, one for one (a test keeps the tables and

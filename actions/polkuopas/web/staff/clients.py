@@ -18,7 +18,7 @@ import segno
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from polkuopas.answers import load_view, path_payload
+from polkuopas.answers import load_view, main_contacts, path_payload
 from polkuopas.catalog import Catalog
 from polkuopas.errors import PolkuopasError
 from polkuopas.store import StaffSession, Store, token_expiry
@@ -38,6 +38,7 @@ router = APIRouter()
 
 # What the client page says after a change (?tehty=...).
 DONE = {
+    "lisatty": "Asiakas on lisätty.",
     "siirretty": "Asiakas on siirretty seuraavaan vaiheeseen.",
     "nimetty": "Ammattilainen on nimetty asiakkaalle.",
     "poistettu": "Ammattilaisen nimeäminen on poistettu.",
@@ -284,6 +285,16 @@ def qr_svg(link: str) -> str:
     return svg.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1)
 
 
+def slip_contact(store: Store, catalog: Catalog, session: StaffSession, client_id: str):
+    """Whom the printed slip tells the client to call: their coordinator (the
+    person the chat offers), else the worker who made the link."""
+    view = load_view(store, catalog, client_id)
+    main = main_contacts(view) if view else None
+    pros = [p for p in (main[1] if main else []) if p.phone]
+    own = store.find_professional(session.staff.professional_id or "")
+    return pros[0] if pros else (own if own and own.active else None)
+
+
 @router.post("/asiakkaat/{client_id}/linkki")
 async def create_link(
     client_id: str,
@@ -314,6 +325,7 @@ async def create_link(
         link=link,
         qr=qr_svg(link),
         expires=token_expiry(days).date().isoformat(),
+        contact=slip_contact(store, catalog, form.session, client_id),
     )
 
 
