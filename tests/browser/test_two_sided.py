@@ -104,13 +104,14 @@ def test_worker_updates_the_path_and_the_client_hears_it(browser, servers, store
     expect(own).to_contain_text(GOAL)
     expect(own).to_contain_text("Lahden Työpaja")
     assert axe_violations(chat.page) == []
+    own.scroll_into_view_if_needed()
     screenshot(chat.page, "widget-oma-polku")
 
     # Removal asks first; only Kyllä deletes.
     assert "Haluatko" in chat.ask("poista mun tavoitteet")
     assert [i.text for i in store.own_path_items(CLIENT)] == [GOAL]
     before = chat.bot.count()
-    chat.widget.get_by_role("button", name="Kyllä").last.click()
+    chat.widget.get_by_role("button", name="Kyllä", exact=True).last.click()
     expect(chat.bot.nth(before)).to_contain_text("Poistin ne")
     assert store.own_path_items(CLIENT) == []
     assert "ei ole kirjoitettu" in chat.ask("mikä on mun tavoite")
