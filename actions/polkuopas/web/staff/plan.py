@@ -19,6 +19,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from polkuopas.answers import clock, load_own_path, load_view, meeting_is_past
+from polkuopas.catalog import Catalog
 from polkuopas.errors import PolkuopasError
 from polkuopas.store import Store
 from polkuopas.web.api import CatalogDep, StoreDep
@@ -67,9 +68,10 @@ def own_path_context(store: Store, client_id: str) -> dict[str, Any]:
 
 
 def refused(
-    request: Request, form: StaffForm, store: Store, catalog, client_id: str,
-    text: str, field: str, fields: tuple[str, ...],
+    request: Request, form: StaffForm, store: Store, catalog: Catalog,
+    client_id: str, text: str, field: str, fields: tuple[str, ...],
 ) -> Response:  # fmt: skip
+    """The client page again, with the form's fields as they were sent."""
     sent = {name: form.get(name) for name in fields}
     return change_failed(
         request, form.session, store, catalog, client_id, text, field, sent=sent
