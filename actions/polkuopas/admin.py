@@ -1,7 +1,8 @@
 """Changes to the client store, checked against `paths/`.
 
 Each public method is one transaction with its audit-log entry: it happens whole
-or not at all. The CLI and `polkuopas demo` go through here; nothing else writes.
+or not at all. The CLI, `polkuopas demo`, the workspace (/tyotila) and the
+chat's removal of a client's own path go through here.
 """
 
 from __future__ import annotations
@@ -14,7 +15,14 @@ from datetime import date
 from polkuopas.catalog import Catalog, ServicePath
 from polkuopas.errors import Conflict, Invalid, NotFound
 from polkuopas.passwords import check_password, hash_password
-from polkuopas.store import Client, StaffMember, Store, new_token, token_expiry
+from polkuopas.store import (
+    OWN_PATH_KINDS,
+    Client,
+    StaffMember,
+    Store,
+    new_token,
+    token_expiry,
+)
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()-]{4,24}$")
@@ -24,6 +32,23 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 STAFF_ROLES = ("tyontekija", "polun_omistaja", "admin")
 NOTE_MAX = 1000
 HOURS_MAX = 200
+# The next meeting: a time of day as HH:MM; place and with whom, short texts.
+TIME_RE = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+MEETING_TEXT_MAX = 200
+# One line of the client's own path, in their own words.
+OWN_PATH_TEXT_MAX = 500
+# Control characters and invisible direction marks (which can disguise text).
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_text(value: str | None, what: str, limit: int) -> str:
+    """A one-line text without control characters; refused empty or too long."""
+    text = " ".join(CONTROL_RE.sub(" ", value or "").split())
+    if not text:
+        raise Invalid(f"{what} must not be empty")
+    if len(text) > limit:
+        raise Invalid(f"{what} is longer than {limit} characters")
+    return text
 
 
 def add_months(day: date, months: int) -> date:
@@ -329,6 +354,106 @@ class Admin:
                 str(request_id),
                 note=note is not None,
             )
+
+    # --- the next meeting and the client's own path ---------------------------
+    # The audit log says what was done and when, never the texts: a place, a
+    # name or a goal in the client's own words may be personal.
+
+    def set_meeting(
+        self,
+        client_id: str,
+        meets_on: date,
+        at_time: str,
+        place: str,
+        with_whom: str,
+        today: date | None = None,
+    ) -> None:
+        """Set the client's next meeting (replacing the one set before)."""
+        if meets_on < (today or date.today()):
+            raise Invalid(f"the meeting date {meets_on} is in the past")
+        if not TIME_RE.match(at_time or ""):
+            raise Invalid(f"invalid time {at_time!r}: use HH:MM, e.g. 09:30")
+        place = clean_text(place, "the place", MEETING_TEXT_MAX)
+        with_whom = clean_text(with_whom, "with whom", MEETING_TEXT_MAX)
+        with self.store.transaction():
+            client = self.client(client_id)
+            if client.ended:
+                raise Conflict(f"client {client_id!r} has ended the service")
+            self.store.set_meeting(
+                client_id, meets_on, at_time, place, with_whom, self.actor
+            )
+            self.store.audit(
+                self.actor,
+                "set-meeting",
+                "client",
+                client_id,
+                on=meets_on.isoformat(),
+                at=at_time,
+            )
+
+    def clear_meeting(self, client_id: str) -> None:
+        with self.store.transaction():
+            self.client(client_id)
+            if not self.store.delete_meeting(client_id):
+                raise NotFound(f"client {client_id!r} has no next meeting")
+            self.store.audit(self.actor, "clear-meeting", "client", client_id)
+
+    def add_own_path_item(
+        self,
+        client_id: str,
+        kind: str,
+        text: str,
+        due_on: date | None = None,
+        client_agreed: bool = False,
+    ) -> int:
+        """Write one line of the client's own path; only with the client's
+        agreement. An agreed next action needs its date."""
+        if not client_agreed:
+            raise Invalid(
+                "the client has not agreed to this being written: "
+                "write only what the client agrees to"
+            )
+        if kind not in OWN_PATH_KINDS:
+            raise Invalid(f"unknown kind {kind!r} (kinds: {', '.join(OWN_PATH_KINDS)})")
+        text = clean_text(text, "the text", OWN_PATH_TEXT_MAX)
+        if kind == "action" and due_on is None:
+            raise Invalid("an agreed next action needs a date")
+        with self.store.transaction():
+            client = self.client(client_id)
+            if client.ended:
+                raise Conflict(f"client {client_id!r} has ended the service")
+            item_id = self.store.add_own_path_item(
+                client_id, kind, text, due_on, self.actor
+            )
+            self.store.audit(
+                self.actor,
+                "add-own-path-item",
+                "client",
+                client_id,
+                item=item_id,
+                kind=kind,
+            )
+        return item_id
+
+    def remove_own_path_item(self, client_id: str, item_id: int) -> None:
+        """Delete one line of the client's own path (the row, not a flag)."""
+        with self.store.transaction():
+            self.client(client_id)
+            if not self.store.delete_own_path_item(client_id, item_id):
+                raise NotFound(f"client {client_id!r} has no item {item_id}")
+            self.store.audit(
+                self.actor, "remove-own-path-item", "client", client_id, item=item_id
+            )
+
+    def remove_own_path(self, client_id: str) -> int:
+        """Delete every line of the client's own path; returns how many."""
+        with self.store.transaction():
+            self.client(client_id)
+            count = self.store.delete_own_path(client_id)
+            self.store.audit(
+                self.actor, "remove-own-path", "client", client_id, count=count
+            )
+        return count
 
     # --- follow-up contacts -------------------------------------------------
 

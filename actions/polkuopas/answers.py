@@ -14,7 +14,15 @@ from typing import Any
 
 from polkuopas.catalog import Catalog, ServicePath, Step
 from polkuopas.messages import catalogue
-from polkuopas.store import Assignment, Client, FollowUp, Professional, Store
+from polkuopas.store import (
+    Assignment,
+    Client,
+    FollowUp,
+    Meeting,
+    OwnPathItem,
+    Professional,
+    Store,
+)
 from polkuopas_contract import LAPSED, NONE, VALID, IdentityStatus, read_identity
 
 PATH_PAYLOAD_TYPE = "polkuopas.path"
@@ -363,3 +371,124 @@ def follow_up_window(path: ServicePath) -> str:
         earliest=rule.earliest_months,
         latest=rule.latest_months,
     )
+
+
+# --- the client's own path ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OwnPath:
+    """What the client and their worker wrote together: the next meeting,
+    goals in the client's own words, what they want to try, agreed actions."""
+
+    meeting: Meeting | None
+    items: list[OwnPathItem]
+
+    def of_kind(self, kind: str) -> list[OwnPathItem]:
+        return [i for i in self.items if i.kind == kind]
+
+    @property
+    def goals(self) -> list[OwnPathItem]:
+        return self.of_kind("goal")
+
+    @property
+    def tries(self) -> list[OwnPathItem]:
+        return self.of_kind("try")
+
+    @property
+    def actions(self) -> list[OwnPathItem]:
+        return self.of_kind("action")
+
+
+def load_own_path(store: Store, client_id: str) -> OwnPath:
+    """Read apart from `load_view`: only the questions about it need it."""
+    return OwnPath(store.find_meeting(client_id), store.own_path_items(client_id))
+
+
+def clock(at_time: str) -> str:
+    """ "09:30" → "9.30", as Finnish writes a time of day."""
+    hours, minutes = at_time.split(":")
+    return f"{int(hours)}.{minutes}"
+
+
+def meeting_when(meeting: Meeting) -> str:
+    """ "maanantaina 4.1.2027 klo 9.30" """
+    day = date.fromisoformat(meeting.meets_on)
+    weekday = catalogue().text("weekdays").split()[day.weekday()]
+    return catalogue().text(
+        "meeting_when",
+        weekday=weekday,
+        day=finnish_date(day),
+        time=clock(meeting.at_time),
+    )
+
+
+def meeting_is_past(meeting: Meeting, today: date | None = None) -> bool:
+    return date.fromisoformat(meeting.meets_on) < (today or date.today())
+
+
+def item_lines(items: Iterable[OwnPathItem]) -> str:
+    """One line an item; an action with its date."""
+    texts = catalogue()
+    return "\n".join(
+        texts.text("own_path_line_due", text=i.text, due=finnish_date(i.due_on))
+        if i.due_on
+        else texts.text("own_path_line", text=i.text)
+        for i in items
+    )
+
+
+def own_path_sections(own: OwnPath, today: date | None = None) -> list[dict]:
+    """The client's own path as headed lists of plain text, for the widget."""
+    texts = catalogue()
+    sections = []
+    meeting = own.meeting
+    if meeting is not None and not meeting_is_past(meeting, today):
+        line = texts.text(
+            "own_path_meeting_line",
+            when=meeting_when(meeting),
+            place=meeting.place,
+            with_whom=meeting.with_whom,
+        )
+        sections.append({"heading": texts.text("own_path_meeting"), "items": [line]})
+    for heading, items in (
+        (texts.text("own_path_goals"), own.goals),
+        (texts.text("own_path_tries"), own.tries),
+        (texts.text("own_path_actions"), own.actions),
+    ):
+        if items:
+            lines = [
+                texts.text("own_path_item_due", text=i.text, due=finnish_date(i.due_on))
+                if i.due_on
+                else i.text
+                for i in items
+            ]
+            sections.append({"heading": heading, "items": lines})
+    return sections
+
+
+def own_path_payload(own: OwnPath, today: date | None = None) -> dict[str, Any]:
+    """The client's own path for the widget (GET /api/oma-polku): the data,
+    and the headed texts it shows (none when nothing is written)."""
+    meeting = own.meeting
+    return {
+        "title": catalogue().text("own_path_title"),
+        "sections": own_path_sections(own, today),
+        "meeting": None
+        if meeting is None or meeting_is_past(meeting, today)
+        else {
+            "on": meeting.meets_on,
+            "at": meeting.at_time,
+            "when": meeting_when(meeting),
+            "place": meeting.place,
+            "with": meeting.with_whom,
+        },
+        "goals": [i.text for i in own.goals],
+        "tries": [i.text for i in own.tries],
+        "actions": [
+            {"text": i.text, "due_on": i.due_on, "due": finnish_date(i.due_on)}
+            if i.due_on
+            else {"text": i.text, "due_on": None, "due": None}
+            for i in own.actions
+        ],
+    }

@@ -17,6 +17,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from polkuopas.admin import Admin
 from polkuopas.answers import (
     NO_IDENTITY,
     ClientView,
@@ -27,9 +28,13 @@ from polkuopas.answers import (
     follow_up_window,
     identity_from_metadata,
     in_sentence,
+    item_lines,
     join_names,
+    load_own_path,
     load_view,
     main_contacts,
+    meeting_is_past,
+    meeting_when,
     path_lines,
     path_payload,
     possessive,
@@ -67,6 +72,9 @@ INTENT_LABELS = {
     "ask_role_definition": "label_ask_role_definition",
     "ask_follow_up": "label_ask_follow_up",
     "request_human": "label_request_human",
+    "ask_next_meeting": "label_ask_next_meeting",
+    "ask_my_goal": "label_ask_my_goal",
+    "ask_my_actions": "label_ask_my_actions",
 }
 FALLBACK_INTENT = "nlu_fallback"
 # "None of these" on the clarifying buttons: counts as a second miss.
@@ -75,6 +83,11 @@ SOMETHING_ELSE_INTENT = "something_else"
 # number of user messages when it was made. Only the very next message can
 # accept it, so a later "kyllä" to something else never records a request.
 CONTACT_OFFER_SLOT = "contact_offer"
+# The same for an offer to remove the client's own path: only the very next
+# message can say Kyllä to it, and only then is anything deleted.
+REMOVE_OFFER_SLOT = "remove_offer"
+# Who removed a client's own path, in the audit log: the client, in the chat.
+CHAT_ACTOR = "asiakas (chat)"
 # The answers to an offer of contact: (label in the catalogue, payload).
 YES_NO = (("label_yes", "/affirm"), ("label_no", "/deny"))
 # An answered message whose intent was below this is noted for the path
@@ -87,6 +100,14 @@ UNANSWERED_TEXT_MAX = 500
 
 def user_messages(tracker: Tracker) -> int:
     return sum(1 for e in tracker.events if e.get("event") == "user")
+
+
+def offer_is_fresh(tracker: Tracker, slot: str) -> bool:
+    """Was the offer in `slot` made just before this user message?"""
+    offered = tracker.get_slot(slot)
+    return isinstance(offered, int | float) and (
+        user_messages(tracker) == int(offered) + 1
+    )
 
 
 @dataclass(frozen=True)
@@ -676,15 +697,38 @@ class ActionRequestHuman(PolkuopasAction):
 
 
 class ActionConfirmContact(ActionRequestHuman):
-    """Kyllä or Ei to an offer of contact: only now is a request recorded."""
+    """Kyllä or Ei to the offer just made: of contact (only now is a request
+    recorded) or of removing the client's own path (only now is it deleted)."""
 
     NAME = "action_confirm_contact"
 
     def answer(self, dispatcher, turn, tracker):
+        if offer_is_fresh(tracker, REMOVE_OFFER_SLOT):
+            return self.confirm_removal(dispatcher, turn, tracker)
+        events = self.confirm_contact(dispatcher, turn, tracker) or []
+        if tracker.get_slot(REMOVE_OFFER_SLOT) is not None:
+            events.append(SlotSet(REMOVE_OFFER_SLOT, None))
+        return events
+
+    def confirm_removal(self, dispatcher, turn, tracker) -> list[EventType]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        events: list[EventType] = [SlotSet(REMOVE_OFFER_SLOT, None)]
+        if tracker.get_slot(CONTACT_OFFER_SLOT) is not None:
+            events.append(SlotSet(CONTACT_OFFER_SLOT, None))
+        if intent != "affirm":
+            self.say(dispatcher, "remove_own_path_declined")
+            return events
+        if turn.view is None:
+            self.explain_identity(dispatcher, turn)
+            return events
+        admin = Admin(self.services.store, self.catalog, CHAT_ACTOR)
+        admin.remove_own_path(turn.view.client.id)
+        self.say(dispatcher, "remove_own_path_done")
+        return events
+
+    def confirm_contact(self, dispatcher, turn, tracker) -> list[EventType] | None:
         offered = tracker.get_slot(CONTACT_OFFER_SLOT)
-        fresh = isinstance(offered, int | float) and (
-            user_messages(tracker) == int(offered) + 1
-        )
+        fresh = offer_is_fresh(tracker, CONTACT_OFFER_SLOT)
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if not fresh:
             # A yes or no with no offer just before it: nothing to act on.
@@ -942,6 +986,90 @@ class ActionOtherLanguage(PolkuopasAction):
         return None
 
 
+class ActionNextMeeting(PolkuopasAction):
+    """ "Milloin on seuraava tapaaminen?": the meeting the worker wrote down."""
+
+    NAME = "action_next_meeting"
+
+    def answer(self, dispatcher, turn, tracker):
+        if turn.view is None:
+            self.explain_identity(dispatcher, turn)
+            return None
+        meeting = load_own_path(self.services.store, turn.view.client.id).meeting
+        if meeting is None:
+            self.say(dispatcher, "next_meeting_none")
+        elif meeting_is_past(meeting):
+            self.say(dispatcher, "next_meeting_past", when=meeting_when(meeting))
+        else:
+            self.say(
+                dispatcher,
+                "next_meeting",
+                when=meeting_when(meeting),
+                place=meeting.place,
+                with_whom=meeting.with_whom,
+            )
+        return None
+
+
+class ActionMyGoal(PolkuopasAction):
+    """ "Mikä on minun tavoitteeni?": the goals in the client's own words and
+    what they want to try, as written with them."""
+
+    NAME = "action_my_goal"
+
+    def answer(self, dispatcher, turn, tracker):
+        if turn.view is None:
+            self.explain_identity(dispatcher, turn)
+            return None
+        own = load_own_path(self.services.store, turn.view.client.id)
+        if not own.goals and not own.tries:
+            self.say(dispatcher, "my_goals_none")
+            return None
+        if own.goals:
+            self.say(dispatcher, "my_goals", lines=item_lines(own.goals))
+        if own.tries:
+            self.say(dispatcher, "my_tries", lines=item_lines(own.tries))
+        return None
+
+
+class ActionMyActions(PolkuopasAction):
+    """ "Mitä minun pitää tehdä ennen sitä?": the agreed next actions with
+    their dates, and the next meeting."""
+
+    NAME = "action_my_actions"
+
+    def answer(self, dispatcher, turn, tracker):
+        if turn.view is None:
+            self.explain_identity(dispatcher, turn)
+            return None
+        own = load_own_path(self.services.store, turn.view.client.id)
+        if not own.actions:
+            self.say(dispatcher, "my_actions_none")
+        else:
+            self.say(dispatcher, "my_actions", lines=item_lines(own.actions))
+        if own.meeting is not None and not meeting_is_past(own.meeting):
+            self.say(dispatcher, "my_actions_meeting", when=meeting_when(own.meeting))
+        return None
+
+
+class ActionRemoveOwnPath(PolkuopasAction):
+    """The client asks to remove their own path: asks first (Kyllä / Ei);
+    action_confirm_contact deletes only after Kyllä."""
+
+    NAME = "action_remove_own_path"
+
+    def answer(self, dispatcher, turn, tracker):
+        if turn.view is None:
+            self.explain_identity(dispatcher, turn)
+            return None
+        own = load_own_path(self.services.store, turn.view.client.id)
+        if not own.items:
+            self.say(dispatcher, "remove_own_path_nothing")
+            return None
+        self.say(dispatcher, "remove_own_path_ask", buttons=self.yes_no())
+        return [SlotSet(REMOVE_OFFER_SLOT, user_messages(tracker))]
+
+
 ACTIONS: tuple[type[PolkuopasAction], ...] = (
     ActionGreet,
     ActionResponsible,
@@ -956,4 +1084,8 @@ ACTIONS: tuple[type[PolkuopasAction], ...] = (
     ActionFallback,
     ActionServiceQuestion,
     ActionOtherLanguage,
+    ActionNextMeeting,
+    ActionMyGoal,
+    ActionMyActions,
+    ActionRemoveOwnPath,
 )

@@ -24,6 +24,8 @@ from polkuopas.conversations import purge_conversations
 from polkuopas.errors import Invalid, PolkuopasError
 from polkuopas.settings import get_settings
 from polkuopas.store import (
+    OWN_PATH_KINDS,
+    Meeting,
     Store,
     backup,
     database_errors,
@@ -318,6 +320,7 @@ def client_summary(ctx: Context, client_id: str) -> dict[str, Any]:
     order = [s.id for s in path.ordered_steps()]
     step = path.step(client.current_step)
     followup = ctx.store.find_followup(client_id)
+    meeting = ctx.store.find_meeting(client_id)
     return {
         "id": client.id,
         "path": {"id": path.id, "name": path.name, "short_name": path.short_name},
@@ -341,6 +344,18 @@ def client_summary(ctx: Context, client_id: str) -> dict[str, Any]:
                 "since": a.since,
             }
             for a in ctx.store.assignments(client_id)
+        ],
+        "next_meeting": None
+        if meeting is None
+        else {
+            "on": meeting.meets_on,
+            "at": meeting.at_time,
+            "place": meeting.place,
+            "with": meeting.with_whom,
+        },
+        "own_path": [
+            {"id": i.id, "kind": i.kind, "text": i.text, "due_on": i.due_on}
+            for i in ctx.store.own_path_items(client_id)
         ],
         "followup": None
         if followup is None
@@ -370,6 +385,14 @@ def cmd_client_show(ctx: Context, args: argparse.Namespace) -> int:
     for pro in summary["professionals"]:
         contact = ", ".join(x for x in (pro["phone"], pro["email"], pro["hours"]) if x)
         out(f"  {pro['role']}: {pro['name']} [{pro['id']}]  {contact}".rstrip())
+    meeting = summary["next_meeting"]
+    if meeting:
+        out(
+            f"meeting:   {meeting['on']} {meeting['at']}, {meeting['place']}, "
+            f"with {meeting['with']}"
+        )
+    if summary["own_path"]:
+        out(f"own path:  {len(summary['own_path'])} item(s) (client own-path ID)")
     followup = summary["followup"]
     if followup:
         state = f"done {followup['done_at'][:10]}" if followup["done_at"] else "open"
@@ -404,6 +427,58 @@ def cmd_client_token(ctx: Context, args: argparse.Namespace) -> int:
         out(f"{base}#token={raw}")
     else:
         out(raw)
+    return 0
+
+
+def meeting_line(meeting: Meeting) -> str:
+    return (
+        f"{meeting.meets_on} {meeting.at_time}, {meeting.place}, "
+        f"with {meeting.with_whom}"
+    )
+
+
+def cmd_client_meeting(ctx: Context, args: argparse.Namespace) -> int:
+    given = [args.on, args.at, args.place, args.with_whom]
+    if args.clear:
+        if any(v is not None for v in given):
+            raise Invalid("--clear takes no other option")
+        ctx.admin.clear_meeting(args.client_id)
+        out(f"cleared the next meeting of {args.client_id}")
+        return 0
+    if all(v is None for v in given):
+        ctx.store.get_client(args.client_id)
+        meeting = ctx.store.find_meeting(args.client_id)
+        out(meeting_line(meeting) if meeting else "no next meeting")
+        return 0
+    if any(v is None for v in given):
+        raise Invalid("give all of --on, --at, --place and --with")
+    ctx.admin.set_meeting(args.client_id, args.on, args.at, args.place, args.with_whom)
+    out(f"set the next meeting of {args.client_id}: {args.on} {args.at}")
+    return 0
+
+
+def cmd_client_own_path(ctx: Context, args: argparse.Namespace) -> int:
+    if args.remove_all:
+        count = ctx.admin.remove_own_path(args.client_id)
+        out(f"removed {count} item(s) of the own path of {args.client_id}")
+        return 0
+    if args.remove is not None:
+        ctx.admin.remove_own_path_item(args.client_id, args.remove)
+        out(f"removed item {args.remove} of the own path of {args.client_id}")
+        return 0
+    if args.add is not None:
+        item = ctx.admin.add_own_path_item(
+            args.client_id, args.add, args.text or "", args.due, args.client_agreed
+        )
+        out(f"added item {item} ({args.add}) to the own path of {args.client_id}")
+        return 0
+    ctx.store.get_client(args.client_id)
+    items = ctx.store.own_path_items(args.client_id)
+    if not items:
+        out("no own path written")
+    for item in items:
+        due = f"\tby {item.due_on}" if item.due_on else ""
+        out(f"{item.id}\t{item.kind}\t{item.text}{due}")
     return 0
 
 
@@ -655,6 +730,34 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--days", action=_Once, type=_days, help="validity (1-365)")
     mode.add_argument("--revoke", action="store_true", help="revoke all tokens")
     sub.add_argument("--link", action="store_true", help="print the personal link")
+    sub = command(
+        client, "meeting", cmd_client_meeting,
+        "show, set or clear the next meeting (date, time, place, with whom)",
+    )  # fmt: skip
+    sub.add_argument("client_id", metavar="ID")
+    sub.add_argument("--on", action=_Once, type=_date, help="YYYY-MM-DD")
+    sub.add_argument("--at", action=_Once, metavar="HH:MM", help="time of day")
+    sub.add_argument("--place", action=_Once, help="where")
+    sub.add_argument("--with", dest="with_whom", action=_Once, help="with whom")
+    sub.add_argument("--clear", action="store_true", help="remove the next meeting")
+    sub = command(
+        client, "own-path", cmd_client_own_path,
+        "the client's own path: list, add (with the client's agreement), remove",
+    )  # fmt: skip
+    sub.add_argument("client_id", metavar="ID")
+    mode = sub.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--add", action=_Once, choices=OWN_PATH_KINDS,
+        help="goal (own words), try (wants to try) or action (agreed, with --due)",
+    )  # fmt: skip
+    mode.add_argument("--remove", action=_Once, type=int, metavar="ITEM_ID")
+    mode.add_argument("--remove-all", action="store_true", help="delete every item")
+    sub.add_argument("--text", action=_Once, help="in the client's own words")
+    sub.add_argument("--due", action=_Once, type=_date, help="YYYY-MM-DD")
+    sub.add_argument(
+        "--client-agreed", action="store_true",
+        help="the client agreed to this being written (required to add)",
+    )  # fmt: skip
 
     followups = groups.add_parser(
         "followups",

@@ -783,6 +783,26 @@ class PolkuopasChat extends HTMLElement {
       });
   }
 
+  /* The client's own path (texts from the web app), under their picture. */
+  showOwnPath(container) {
+    return fetchWithTimeout(this.api + "/api/oma-polku", { headers: this.authHeaders({}) })
+      .then(function (response) {
+        return response.ok ? response.json() : null;
+      })
+      .then(function (own) {
+        if (!own || !Array.isArray(own.sections) || !own.sections.length) return;
+        var section = h("section", { class: "pk-own" }, [h("h3", { text: own.title })]);
+        own.sections.forEach(function (part) {
+          section.appendChild(h("h4", { text: part.heading }));
+          section.appendChild(h("ul", {}, part.items.map(function (text) {
+            return h("li", { text: text });
+          })));
+        });
+        container.appendChild(section);
+      })
+      .catch(function () {});
+  }
+
   /* --- feedback --------------------------------------------------------------- */
 
   postFeedback(body) {
@@ -925,7 +945,9 @@ class PolkuopasChat extends HTMLElement {
         pageUrl: payload.path && PATH_ID_RE.test(payload.path.id || "") ? this.api + "/polut/" + payload.path.id : null,
       });
       // The text answer before the picture already says the steps aloud.
-      return h("div", { class: "pk-msg pk-msg--path", "aria-live": "off" }, [picture]);
+      var wrap = h("div", { class: "pk-msg pk-msg--path", "aria-live": "off" }, [picture]);
+      if (payload.personal && this.token()) this.showOwnPath(wrap);
+      return wrap;
     }
     if (item.kind === "helpful") {
       if (item.answer) {

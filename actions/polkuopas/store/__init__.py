@@ -13,9 +13,12 @@ Import from `polkuopas.store`; the names below are its public face.
 
 from polkuopas.store.clientstore import (
     FEEDBACK_COMMENT_MAX,
+    OWN_PATH_KINDS,
     Assignment,
     Client,
     FollowUp,
+    Meeting,
+    OwnPathItem,
     Professional,
     StaffMember,
     StaffSession,
@@ -48,11 +51,14 @@ from polkuopas.store.schema import MIGRATIONS, PG_MIGRATIONS, migrate, schema_ve
 __all__ = [
     "FEEDBACK_COMMENT_MAX",
     "MIGRATIONS",
+    "OWN_PATH_KINDS",
     "PG_MIGRATIONS",
     "Assignment",
     "Client",
     "Connection",
     "FollowUp",
+    "Meeting",
+    "OwnPathItem",
     "PostgresDatabase",
     "Professional",
     "SqliteDatabase",

@@ -6,9 +6,11 @@ Who writes, and how: every write is a `Store` method called inside
 - the CLI, through `polkuopas.admin.Admin` (each command one transaction with
   its audit-log entry): professionals, clients, steps, assignments, follow-ups,
   tokens, handled contact requests;
-- the action server: contact requests from the chat (`add_contact_request`);
+- the action server: contact requests from the chat (`add_contact_request`)
+  and, after the client said Kyllä, the removal of their own path
+  (`Admin.remove_own_path`);
 - the web app: feedback (`add_feedback`) and, with the demo on, demo tokens
-  (`add_token` with its audit entry).
+  (`add_token` with its audit entry); the workspace through `Admin`.
 The Rasa channel only reads (tokens joined with clients), through its own read-only
 connection. Rasa's tracker database is not this store (see
 `polkuopas.conversations`).
@@ -90,6 +92,37 @@ class FollowUp:
     due_by: str
     done_at: str | None
     done_by: str | None
+
+
+@dataclass(frozen=True)
+class Meeting:
+    """A client's next meeting with their worker."""
+
+    client_id: str
+    meets_on: str  # YYYY-MM-DD
+    at_time: str  # HH:MM
+    place: str
+    with_whom: str
+    set_by: str
+    set_at: str
+
+
+# The kinds of items of a client's own path: a goal in their own words,
+# something they want to try, an agreed next action (with a date).
+OWN_PATH_KINDS = ("goal", "try", "action")
+
+
+@dataclass(frozen=True)
+class OwnPathItem:
+    """One line of a client's own path, written with the client."""
+
+    id: int
+    client_id: str
+    kind: str  # one of OWN_PATH_KINDS
+    text: str
+    due_on: str | None
+    created_by: str
+    created_at: str
 
 
 @dataclass(frozen=True)
@@ -371,8 +404,10 @@ class Store:
             "AS step_since, "
             "(SELECT COUNT(*) FROM contact_requests r WHERE r.client_id = c.id "
             "AND r.handled_at IS NULL) AS open_requests, "
-            "f.due_on AS followup_due, f.done_at AS followup_done "
-            "FROM clients c LEFT JOIN followups f ON f.client_id = c.id"
+            "f.due_on AS followup_due, f.done_at AS followup_done, "
+            "m.meets_on AS meeting_on, m.at_time AS meeting_at "
+            "FROM clients c LEFT JOIN followups f ON f.client_id = c.id "
+            "LEFT JOIN meetings m ON m.client_id = c.id"
         )
         params: list[Any] = []
         if pro_id is not None:
@@ -392,6 +427,88 @@ class Store:
                 "ORDER BY path_id, current_step"
             )
         )
+
+    # --- the next meeting and the client's own path -------------------------
+
+    def set_meeting(
+        self,
+        client_id: str,
+        meets_on: date,
+        at_time: str,
+        place: str,
+        with_whom: str,
+        actor: str,
+    ) -> None:
+        """The client's next meeting; replaces the one set before."""
+        self._writing()["meetings"].upsert(
+            {
+                "client_id": client_id,
+                "meets_on": meets_on.isoformat(),
+                "at_time": at_time,
+                "place": place,
+                "with_whom": with_whom,
+                "set_by": actor,
+                "set_at": iso(now_utc()),
+            },
+            pk="client_id",
+        )
+
+    def find_meeting(self, client_id: str) -> Meeting | None:
+        rows = list(
+            self.db.query("SELECT * FROM meetings WHERE client_id = ?", [client_id])
+        )
+        return Meeting(**rows[0]) if rows else None
+
+    def delete_meeting(self, client_id: str) -> int:
+        cursor = self._writing().execute(
+            "DELETE FROM meetings WHERE client_id = ?", [client_id]
+        )
+        return cursor.rowcount
+
+    def add_own_path_item(
+        self,
+        client_id: str,
+        kind: str,
+        text: str,
+        due_on: date | None,
+        actor: str,
+    ) -> int:
+        table = self._writing()["own_path_items"]
+        table.insert(
+            {
+                "client_id": client_id,
+                "kind": kind,
+                "text": text,
+                "due_on": due_on.isoformat() if due_on else None,
+                "created_by": actor,
+                "created_at": iso(now_utc()),
+            }
+        )
+        return table.last_pk
+
+    def own_path_items(self, client_id: str) -> list[OwnPathItem]:
+        """The client's own path: goals, things to try, then actions by date."""
+        rows = self.db.query(
+            "SELECT * FROM own_path_items WHERE client_id = ? ORDER BY "
+            "CASE kind WHEN 'goal' THEN 0 WHEN 'try' THEN 1 ELSE 2 END, due_on, id",
+            [client_id],
+        )
+        return [OwnPathItem(**r) for r in rows]
+
+    def delete_own_path_item(self, client_id: str, item_id: int) -> int:
+        """Delete one item of this client's (0 when it is not theirs)."""
+        cursor = self._writing().execute(
+            "DELETE FROM own_path_items WHERE id = ? AND client_id = ?",
+            [item_id, client_id],
+        )
+        return cursor.rowcount
+
+    def delete_own_path(self, client_id: str) -> int:
+        """Delete every item of the client's own path."""
+        cursor = self._writing().execute(
+            "DELETE FROM own_path_items WHERE client_id = ?", [client_id]
+        )
+        return cursor.rowcount
 
     # --- follow-up contacts -------------------------------------------------
 

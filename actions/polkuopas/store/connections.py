@@ -121,6 +121,10 @@ def connect(path: Path | str) -> Connection:
     db = SqliteDatabase(conn)
     db.execute("PRAGMA foreign_keys = ON")
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT * 1000}")
+    # A deleted row's bytes are overwritten, not left in the file's free pages:
+    # a client's own path removed at their request is gone from the file once
+    # the write-ahead log is checkpointed.
+    db.execute("PRAGMA secure_delete = ON")
     if str(path) != ":memory:":
         db.enable_wal()
     return db

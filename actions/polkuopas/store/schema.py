@@ -131,8 +131,32 @@ MIGRATIONS: list[str] = [
     CREATE INDEX staff_sessions_staff ON staff_sessions(staff_id);
     ALTER TABLE contact_requests ADD COLUMN note TEXT
     """,
-    # 6 (follows 5, meetings and the client's own path, from another branch;
-    # neither needs the other): the paths a path owner (polun_omistaja) sees,
+    # 5: the next meeting (one a client: date, time, place, with whom) and the
+    # client's own path, written with the client: goals in their own words,
+    # what they want to try, agreed next actions with dates. A removed item is
+    # deleted, not flagged.
+    """
+    CREATE TABLE meetings (
+        client_id TEXT PRIMARY KEY REFERENCES clients(id),
+        meets_on TEXT NOT NULL,
+        at_time TEXT NOT NULL,
+        place TEXT NOT NULL,
+        with_whom TEXT NOT NULL,
+        set_by TEXT NOT NULL,
+        set_at TEXT NOT NULL
+    );
+    CREATE TABLE own_path_items (
+        id INTEGER PRIMARY KEY,
+        client_id TEXT NOT NULL REFERENCES clients(id),
+        kind TEXT NOT NULL CHECK (kind IN ('goal', 'try', 'action')),
+        text TEXT NOT NULL,
+        due_on TEXT,
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX own_path_items_client ON own_path_items(client_id)
+    """,
+    # 6: the paths a path owner (polun_omistaja) sees,
     # and the questions the assistant did not understand or answered with low
     # confidence, for the path owners' learning pages. A question is kept with
     # its personal data masked, the path it was asked on and the assistant's

@@ -1,7 +1,9 @@
 """The web app's JSON API, used by the chat widget and the demo page.
 
 `GET /api/identity` tells the widget whether its token is good (nothing more),
-`POST /api/feedback` stores "was this helpful?" and comments, `GET
+`GET /api/oma-polku` gives the caller's own path (next meeting, goals, agreed
+actions), only to the client whose token it is; `POST /api/feedback` stores
+"was this helpful?" and comments, `GET
 /api/polut/{id}` gives a path picture without any client's data, and `POST
 /api/demo-token` lends the demo page a short-lived token for a demo client,
 only when POLKUOPAS_DEMO is on. Every error is `{"error": ...}` and never
@@ -23,7 +25,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
-from polkuopas.answers import path_payload
+from polkuopas.answers import load_own_path, own_path_payload, path_payload
 from polkuopas.catalog import Catalog
 from polkuopas.demo import CLIENTS
 from polkuopas.errors import NotFound
@@ -163,6 +165,22 @@ async def identity(caller: IdentityDep) -> dict[str, str]:
     """Whether the presented token is good: "valid", "expired", "revoked" or
     "none". The client id stays on the server."""
     return {"identity": caller.status}
+
+
+def own_client(store: Store, caller: Identity) -> str:
+    """The caller's own client id; 401 without a valid personal link."""
+    if not caller.valid or store.find_client(caller.client_id or "") is None:
+        raise HTTPException(401, "a valid personal link is needed")
+    return caller.client_id or ""
+
+
+@router.get("/oma-polku")
+async def own_path(store: StoreDep, caller: IdentityDep) -> dict[str, Any]:
+    """The caller's own path, written with their worker: the next meeting,
+    goals, what they want to try, agreed actions, as data and as the texts
+    the widget shows under the client's path picture. Only their own."""
+    client_id = own_client(store, caller)
+    return own_path_payload(load_own_path(store, client_id))
 
 
 @router.post("/feedback", status_code=201)

@@ -18,7 +18,7 @@ import segno
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from polkuopas.answers import load_view, main_contacts, path_payload
+from polkuopas.answers import clock, load_view, main_contacts, path_payload
 from polkuopas.catalog import Catalog
 from polkuopas.errors import PolkuopasError
 from polkuopas.store import StaffSession, Store, token_expiry
@@ -75,6 +75,10 @@ def list_rows(
             "ended_on": row["ended_on"],
             "open_requests": row["open_requests"],
             "followup_due": None if row["followup_done"] else row["followup_due"],
+            "meeting": row["meeting_on"]
+            if row["meeting_on"] and row["meeting_on"] >= today.isoformat()
+            else None,
+            "meeting_at": clock(row["meeting_at"]) if row["meeting_at"] else None,
         }
         text = " ".join(str(item[k]) for k in ("id", "path", "step")).casefold()
         if all(word in text for word in query.casefold().split()):
@@ -112,7 +116,11 @@ def client_page(
     status: int = 200,
     error: str | None = None,
     error_field: str | None = None,
+    sent: dict[str, str] | None = None,
 ) -> Response:
+    # Imported here: plan.py imports this module (its routes reuse this page).
+    from polkuopas.web.staff.plan import own_path_context
+
     client = visible_client(store, session, client_id)
     view = load_view(store, catalog, client_id)
     if view is None:
@@ -147,6 +155,7 @@ def client_page(
         error=error,
         error_field=error_field,
         today=date.today().isoformat(),
+        **{**own_path_context(store, client.id), "sent": sent or {}},
     )
 
 
@@ -169,9 +178,10 @@ def change_failed(
     client_id: str,
     text: str,
     field: str,
+    sent: dict[str, str] | None = None,
 ) -> Response:
     return client_page(
-        request, form_session, store, catalog, client_id, 400, text, field
+        request, form_session, store, catalog, client_id, 400, text, field, sent
     )
 
 
@@ -350,6 +360,8 @@ async def walk_through(
     catalog: CatalogDep,
     vaihe: Annotated[int | None, Query(ge=1, le=100)] = None,
 ):
+    from polkuopas.web.staff.plan import own_path_context
+
     """ "Käydään polku läpi yhdessä": the client's path for the meeting, one
     step a screen in large text with the client's own professionals; printed,
     every step on A4."""
@@ -370,4 +382,5 @@ async def walk_through(
         path=view.path,
         steps=steps,
         shown=shown,
+        **own_path_context(store, client_id),
     )
