@@ -69,6 +69,11 @@ class DemoClient:
     started_days_ago: int
     assignments: list[tuple[str, str]] = field(default_factory=list)  # role, pro
     ended_days_ago: int | None = None
+    # The next meeting (in days from the seeding, time, place, with whom) and
+    # the client's own path (kind, text, due in days or None), as written with
+    # the client in the workspace; seeded only when the client has none.
+    meeting: tuple[int, str, str, str] | None = None
+    own_path: list[tuple[str, str, int | None]] = field(default_factory=list)
 
 
 CLIENTS: list[DemoClient] = [
@@ -95,6 +100,12 @@ CLIENTS: list[DemoClient] = [
             ("te_asiantuntija", "ph-pekka"),
             ("ohjaaja", "ph-mika"),
             ("tyovalmentaja", "ph-sari"),
+        ],
+        meeting=(7, "10:00", "Lahden Työpaja, Aleksanterinkatu 1", "Anna Virtanen"),
+        own_path=[
+            ("goal", "Haluan jaksaa olla töissä neljä päivää viikossa.", None),
+            ("try", "Haluan kokeilla keittiötöitä.", None),
+            ("action", "Kysyn Mikalta, voinko olla keittiössä yhden päivän.", 5),
         ],
     ),
     DemoClient(
@@ -150,6 +161,16 @@ def seed_demo(admin: Admin, today: date | None = None) -> Iterator[str]:
             if (role, pro_id) not in have:
                 admin.assign(demo.id, role, pro_id)
                 changes.append(f"{role}={pro_id}")
+        if demo.meeting and store.find_meeting(demo.id) is None:
+            days, at_time, place, with_whom = demo.meeting
+            meets_on = today + timedelta(days=days)
+            admin.set_meeting(demo.id, meets_on, at_time, place, with_whom, today)
+            changes.append("next meeting")
+        if demo.own_path and not store.own_path_items(demo.id):
+            for kind, text, due_in in demo.own_path:
+                due_on = today + timedelta(days=due_in) if due_in is not None else None
+                admin.add_own_path_item(demo.id, kind, text, due_on, client_agreed=True)
+            changes.append("own path")
         if demo.ended_days_ago is not None and not store.get_client(demo.id).ended:
             admin.end(demo.id, today - timedelta(days=demo.ended_days_ago))
             changes.append("ended")
