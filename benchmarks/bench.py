@@ -63,17 +63,14 @@ from benchmarks.loadgen import Run, build_request, closed_loop, json_body
 from benchmarks.reporting import command_output, cpu_model, fmt, memory_gb, table
 from benchmarks.servers import (
     ACTION_SECRET,
-    BOT_PYTHON,
-    HOST,
-    PROJECT_ROOT,
     SECRET_HEADER,
     DemoStore,
-    Server,
-    ServerFailed,
     our_action_server,
     rasa_server,
     sdk_action_server,
 )
+from deploy.servers import BOT_PYTHON, HOST, Server, ServerFailed
+from polkuopas.settings import PROJECT_ROOT
 
 BENCH = Path(__file__).resolve().parent
 MODEL = PROJECT_ROOT / "bot" / "models" / "polkuopas.tar.gz"

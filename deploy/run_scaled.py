@@ -17,9 +17,8 @@ made by deploy/postgres-init.sh. Each Rasa server calls its own action server
 Everything lives in var/scaled/ (emptied at every start): the PostgreSQL
 cluster, Redis's folder, nginx's copy of its configuration, the logs in
 var/scaled/log/. Passwords and the action secret are new at every start. The
-servers are started with the helpers the tests and benchmarks use
-(tests/scaleout/servers.py: PostgreSQL, Redis; benchmarks/servers.py: the
-rest). Ctrl-C (or SIGTERM) stops all of them.
+servers are started with deploy/servers.py, the launcher the tests and
+benchmarks use too. Ctrl-C (or SIGTERM) stops all of them.
 
     .venv/bin/python -m deploy.run_scaled        # scripts/run-scaled.sh
 """
@@ -39,10 +38,12 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from benchmarks.servers import (
+from deploy.servers import (
     APP_PYTHON,
     HOST,
     MODEL,
+    Postgres,
+    Redis,
     Server,
     ServerFailed,
     base_env,
@@ -53,7 +54,6 @@ from polkuopas.admin import Admin
 from polkuopas.catalog import load_catalog
 from polkuopas.settings import PROJECT_ROOT
 from polkuopas.store import open_store
-from tests.scaleout.servers import Postgres, Redis
 
 DEPLOY = PROJECT_ROOT / "deploy"
 ENDPOINTS = DEPLOY / "endpoints.yml"

@@ -56,20 +56,18 @@ from benchmarks.load import results, scenario
 from benchmarks.load.results import Record, Sample
 from benchmarks.loadgen import Connection, HttpError, build_request, json_body
 from benchmarks.reporting import command_output, cpu_model, memory_gb
-from benchmarks.servers import (
+from benchmarks.servers import our_action_server, rasa_server
+from deploy.servers import (
     APP_PYTHON,
     BOT_PYTHON,
     HOST,
-    PROJECT_ROOT,
     Server,
     ServerFailed,
     base_env,
     free_port,
-    our_action_server,
-    rasa_server,
 )
 from polkuopas.catalog import load_catalog
-from polkuopas.settings import Settings
+from polkuopas.settings import PROJECT_ROOT, Settings
 
 MODEL = PROJECT_ROOT / "bot" / "models" / "polkuopas.tar.gz"
 ENDPOINTS = PROJECT_ROOT / "bot" / "endpoints.yml"

@@ -25,7 +25,6 @@ import psycopg
 import pytest
 import yaml
 
-from benchmarks.servers import require_model
 from deploy.run_scaled import (
     ENDPOINTS,
     NGINX,
@@ -35,9 +34,16 @@ from deploy.run_scaled import (
     render_nginx,
     running,
 )
+from deploy.servers import (
+    REDIS_SERVER,
+    Missing,
+    free_port,
+    postgres_bin,
+    require_model,
+)
 from polkuopas.settings import PROJECT_ROOT
 
-from .servers import REDIS_SERVER, Missing, free_port, postgres_bin, start_or_skip
+from .servers import start_or_skip
 
 COMPOSE = PROJECT_ROOT / "deploy" / "compose.yml"
 ENDPOINT_VAR = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)")
