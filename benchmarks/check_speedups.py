@@ -429,6 +429,64 @@ async def tensorflow_one_thread_per_pool_unless_set(folder: Path) -> None:
 
 
 @check
+async def gc_freeze_once_the_server_has_started(folder: Path) -> None:
+    import gc
+
+    from polkuopas_contract import ChannelSettings
+    from polkuopas_rasa.channel import TokenRestInput
+
+    wanted = speedups.gc_freeze_wanted
+    assert wanted({}) is True and wanted({"POLKUOPAS_GC_FREEZE": " "}) is True
+    for raw in ("true", "1", "Yes", "on"):
+        assert wanted({"POLKUOPAS_GC_FREEZE": raw}) is True, raw
+    for raw in ("false", "0", "No", "OFF"):
+        assert wanted({"POLKUOPAS_GC_FREEZE": raw}) is False, raw
+    try:
+        wanted({"POLKUOPAS_GC_FREEZE": "maybe"})
+        raise AssertionError("'maybe' taken")
+    except ValueError as refused:
+        assert "POLKUOPAS_GC_FREEZE must be true or false" in str(refused)
+
+    def after_start_listeners(environ: dict[str, str]) -> list:
+        speedups.uninstall()
+        saved = {k: os.environ.get(k) for k in environ}
+        os.environ.update(environ)
+        try:
+            channel = TokenRestInput(tokens=None, settings=ChannelSettings())
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+        blueprint = channel.blueprint(lambda message: None)
+        return [
+            f.listener
+            for f in blueprint._future_listeners
+            if f.event == "after_server_start"
+        ]
+
+    gc.unfreeze()
+    try:
+        # As shipped: the channel's listener freezes once the model is in.
+        (listener,) = after_start_listeners({})
+        assert gc.get_freeze_count() == 0
+        await listener(None, None)
+        assert gc.get_freeze_count() > 10_000, gc.get_freeze_count()
+        gc.unfreeze()
+        # Switched off, and without the speed-ups (Rasa stock): nothing.
+        (listener,) = after_start_listeners({"POLKUOPAS_GC_FREEZE": "false"})
+        await listener(None, None)
+        assert gc.get_freeze_count() == 0
+        speedups.uninstall()
+        assert speedups.freeze_loaded_model(True) is None
+        assert gc.get_freeze_count() == 0
+    finally:
+        gc.unfreeze()
+        speedups.uninstall()
+
+
+@check
 async def validator_raises_what_jsonschema_validate_raises(folder: Path) -> None:
     from jsonschema import ValidationError
     from rasa.core.actions.action import RemoteAction

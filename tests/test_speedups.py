@@ -33,6 +33,7 @@ CHECKS = [
     "product_endpoints_make_the_cached_store",
     "other_rasa_versions_run_stock",
     "tensorflow_one_thread_per_pool_unless_set",
+    "gc_freeze_once_the_server_has_started",
     "validator_raises_what_jsonschema_validate_raises",
     "event_types_resolve_as_before",
     "debug_states_formatted_only_when_logged",
