@@ -117,6 +117,8 @@ class Scaled:
     client_password: str = field(default_factory=lambda: secrets.token_hex(24))
     action_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     staff_signins: dict[str, str] = field(default_factory=dict)
+    # More settings for every server (the benchmarks raise the rate limits).
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # PostgreSQL's tools run in its own folder: every path absolute.
@@ -211,7 +213,12 @@ class Scaled:
         self.stage("demo data", "ready (in PostgreSQL, with staff passwords)")
 
     def app_env(self, **settings: str) -> dict[str, str]:
-        return {**base_env(), "POLKUOPAS_DB": self.client_db, **settings}
+        return {
+            **base_env(),
+            "POLKUOPAS_DB": self.client_db,
+            **self.extra_env,
+            **settings,
+        }
 
     def cors_origins(self) -> list[str]:
         return [f"http://localhost:{self.port}", f"http://{HOST}:{self.port}"]
@@ -343,6 +350,25 @@ class Scaled:
         self.stage("nginx (round robin)", f"ready ({self.url})")
 
     # --- running, stopping -----------------------------------------------------
+
+    def processes(self) -> dict[str, Callable[[], list[int]]]:
+        """Each server's processes by name, for the benchmarks' per-process
+        CPU and memory (PostgreSQL's backends come and go: asked each time)."""
+        named = {
+            "rasa-1": "Rasa 1",
+            "rasa-2": "Rasa 2",
+            "action-1": "action server 1",
+            "action-2": "action server 2",
+            "nginx": "nginx",
+            "web": "web app",
+        }
+        found: dict[str, Callable[[], list[int]]] = {
+            label: self.servers[name].pids for name, label in named.items()
+        }
+        assert self.postgres is not None and self.redis is not None
+        found["PostgreSQL"] = self.postgres.pids
+        found["Redis"] = self.redis.pids
+        return found
 
     def first_stopped(self) -> str | None:
         for name, server in self.servers.items():
