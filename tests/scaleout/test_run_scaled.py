@@ -148,6 +148,15 @@ def tracker_events(scaled: Scaled, conversation: str) -> list[dict]:
     return [json.loads(row[0]) for row in rows]
 
 
+def suvis_conversations(scaled: Scaled) -> set[str]:
+    with psycopg.connect(scaled.postgres.url()) as db:
+        rows = db.execute(
+            "SELECT DISTINCT sender_id FROM events WHERE sender_id LIKE %s",
+            ("c:demo-suvi:%",),
+        ).fetchall()
+    return {row[0] for row in rows}
+
+
 @pytest.mark.rasa
 def test_pages_and_chat_share_the_one_address(scaled):
     page = httpx.get(scaled.url + "/", timeout=10)
@@ -217,3 +226,53 @@ def test_one_action_server_down_leaves_the_other_rasa_server_answering(scaled):
     finally:
         action.start(60)
     assert "Sari Lehtonen" in ask(first, question, token, "outage")
+
+
+@pytest.mark.rasa
+@pytest.mark.browser
+def test_the_widget_through_nginx_with_a_personal_link(scaled):
+    # Debian's Chromium (tests/browser), on the page nginx serves, talking to
+    # the Rasa servers through the same nginx.
+    from browser.browser_stack import CHROMIUM, CHROMIUM_ARGS
+    from playwright.sync_api import expect, sync_playwright
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    token = scaled.issue_token("demo-suvi")
+    questions = ["kuka on minun työvalmentajani?", "kuka on minun työvalmentajani?"]
+    before = suvis_conversations(scaled)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page(locale="fi-FI")
+            page.set_default_timeout(20_000)
+            # The address `make run-scaled` tells people to open.
+            page.goto(f"http://localhost:{scaled.port}/#token={token}")
+            assert token not in page.url
+            page.get_by_role("button", name="Kysy Polkuoppaalta").click()
+            widget = page.locator("polkuopas-chat")
+            expect(widget.locator(".pk-identity")).to_have_attribute(
+                "data-state", "valid"
+            )
+            bot = widget.locator(".pk-msg--bot .pk-bubble")
+            expect(bot.first).to_contain_text("Olen Polkuopas")
+            for number, question in enumerate(questions, start=1):
+                widget.locator(".pk-input").fill(question)
+                widget.locator(".pk-input").press("Enter")
+                expect(bot.nth(number)).to_contain_text("Sari Lehtonen")
+                expect(widget.locator(".pk-log")).to_have_attribute(
+                    "aria-busy", "false"
+                )
+        finally:
+            browser.close()
+    # Both turns kept, in order, in the one new conversation in PostgreSQL.
+    senders = suvis_conversations(scaled) - before
+    assert len(senders) == 1, senders
+    said = [
+        e["text"] for e in tracker_events(scaled, senders.pop()) if e["event"] == "user"
+    ]
+    assert said == questions
+    logs = b"".join(p.read_bytes() for p in scaled.log.glob("*.log"))
+    assert token.encode() not in logs
