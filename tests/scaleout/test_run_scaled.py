@@ -103,6 +103,46 @@ def test_rasa_gets_what_the_compose_rasa_services_get(tmp_path):
     assert ENDPOINTS == PROJECT_ROOT / "deploy" / "endpoints.yml"
 
 
+def test_both_rasa_servers_get_the_whole_time_limit(tmp_path, monkeypatch):
+    # The two Rasa servers load at once; the second one's wait counts from its
+    # own launch, not from what is left after the first one's. Stand-ins
+    # that answer the health URL after 1.5 s, under a limit of 2.5 s.
+    import sys
+
+    from deploy import run_scaled
+
+    site = tmp_path / "site"
+    (site / "webhooks" / "rest").mkdir(parents=True)
+    (site / "webhooks" / "rest" / "index.html").write_text("ok")
+    model = tmp_path / "model.tar.gz"
+    model.write_text("")
+
+    def stand_in(endpoints, credentials, port, *extra):
+        code = (
+            "import functools, http.server, sys, time; time.sleep(1.5); "
+            "h = functools.partial(http.server.SimpleHTTPRequestHandler, "
+            f"directory={str(site)!r}); "
+            "http.server.ThreadingHTTPServer(('127.0.0.1', int(sys.argv[1])), h)"
+            ".serve_forever()"
+        )
+        return [sys.executable, "-c", code, str(port)]
+
+    monkeypatch.setattr(run_scaled, "MODEL", model)
+    monkeypatch.setattr(run_scaled, "RASA_LIMIT", 2.5)
+    monkeypatch.setattr(run_scaled, "rasa_command", stand_in)
+    scaled = Scaled(tmp_path / "shape", 18080, say=lambda line: None)
+    scaled.log.mkdir(parents=True)
+    scaled.postgres = SimpleNamespace(port=5432, password="pw")
+    scaled.redis = SimpleNamespace(port=6379, password="pw")
+    actions = [SimpleNamespace(url=f"http://127.0.0.1:{n}") for n in (1, 2)]
+    try:
+        scaled.start_rasa(actions)
+        assert all(scaled.servers[name].up() for name in RASA_SERVICES)
+    finally:
+        for server in scaled.servers.values():
+            server.stop()
+
+
 # --- the shape running ---------------------------------------------------------
 
 
