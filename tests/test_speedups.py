@@ -26,6 +26,7 @@ CHECKS = [
     "short_conversation_same_rows_and_trackers",
     "long_conversation_is_windowed_at_a_turn_boundary",
     "window_without_cache",
+    "shared_cache_follows_the_turns_of_another_server",
     "failed_turn_and_failed_save_are_read_again",
     "new_session_is_read_from_sql",
     "idle_conversation_and_purge_are_read_from_sql",
