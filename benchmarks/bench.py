@@ -1213,7 +1213,7 @@ def main() -> int:
             inprocess.start()
         try:
             for server in [stack.rasa for stack in stacks] + [nofreeze]:
-                server.wait_until_up(360)
+                server.wait_until_up(600)
             check_speedups(stacks)
             say(
                 "Rasa servers up: "
