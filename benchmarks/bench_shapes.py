@@ -310,9 +310,10 @@ def report(data: dict[str, Any], cores: int) -> list[str]:
         "conversations, latency counted from when a message was due. Medians "
         f"of {shapes[order[0]]['rounds']} rounds. Single: `make run`'s shape "
         "(the cached SQLite tracker store, Rasa's in-memory lock). Scaled: "
-        "`make run-scaled` (deploy/endpoints.yml: Rasa's SQL tracker store on "
-        "PostgreSQL, the atomic Redis lock store), rate limits raised as for "
-        "the others. Load average when part 4 began: "
+        "`make run-scaled` (deploy/endpoints.yml: the cached tracker store on "
+        "PostgreSQL with `shared: true` and a window of 20 events, the atomic "
+        "Redis lock store), rate limits raised as for the others. Load "
+        "average when part 4 began: "
         + "/".join(f"{x:.1f}" for x in data.get("load_part4", ()))
         + ".",
         "",
@@ -441,16 +442,18 @@ def reading(shapes: dict[str, Any], cores: int) -> list[str]:
         "",
         "On a larger machine (reasoned from the measured CPU per message, not "
         "measured): each Rasa server is one event loop, so it carries at most "
-        "one core; kept at 85% busy, n Rasa servers give about n x "
-        f"{fmt(0.85 * 1000 / cap['rasa_ms'] * cap['servers'], 0)} / "
-        f"{cap['servers']:.0f} msg/s, and need the cores below for our "
-        "servers (the load generator on another machine). PostgreSQL's share "
-        "grows with the rate; its per-message cost is in the table above.",
+        "one core; kept at 85% busy, each carries about "
+        f"{fmt(0.85 * 1000 / cap['rasa_ms'], 0)} msg/s ({fmt(cap['rasa_ms'])} "
+        "ms of Rasa CPU per message), so n Rasa servers give about n times "
+        "that, and need the cores below for our servers (the load generator on "
+        "another machine): Rasa's and the rest's CPU per message times the "
+        "rate. PostgreSQL's share grows with the rate; its per-message cost is "
+        "in the table above.",
         "",
     ]
     lines += table(
         ["Rasa servers", "msg/s (85% busy)", "cores for our servers"],
-        larger_machine({**cap, "rasa_ms": cap["rasa_ms"] / cap["servers"]}),
+        larger_machine(cap),
     )
     lines.append("")
     return lines

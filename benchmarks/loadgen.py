@@ -182,7 +182,8 @@ async def paced(
     conversation and connection, one request at a time). Its latency runs
     from when it was due, so a client still waiting for its previous answer
     counts the wait too (no coordinated omission). Stops when a client's
-    list ends or at `max_seconds`."""
+    list ends or at `max_seconds`: a request not sent by then is not sent
+    (an overloaded server does not stretch the run)."""
     run = Run()
     clients = len(requests)
     start = time.perf_counter()
@@ -198,6 +199,8 @@ async def paced(
                 wait = due - time.perf_counter()
                 if wait > 0:
                     await asyncio.sleep(wait)
+                elif time.perf_counter() > deadline:
+                    break
                 try:
                     status, body = await conn.send(raw)
                 except (OSError, asyncio.IncompleteReadError, HttpError) as exc:

@@ -716,21 +716,27 @@ def setup_items(args, stack: Stack, clients: list[scenario.LoadClient]) -> list[
 def reading(summary: results.Summary, stack: Stack) -> list[str]:
     """What the figures say, for the report."""
     notes = []
-    rasa = next((u for u in summary.servers if u.name in ("Rasa", "rasa-1")), None)
-    if rasa and rasa.cpu_percent == rasa.cpu_percent:
+    rasas = [
+        u
+        for u in summary.servers
+        if (u.name == "Rasa" or u.name.startswith("rasa-"))
+        and u.cpu_percent == u.cpu_percent
+    ]
+    for rasa in rasas:
         per_message = (
             rasa.cpu_seconds / summary.chat.count * 1000 if summary.chat.count else 0
         )
+        share = " (of all chat messages, both servers')" if len(rasas) > 1 else ""
         notes.append(
-            f"Rasa used {rasa.cpu_percent:.0f}% of one core on average "
-            f"({per_message:.0f} ms of CPU per chat message; busiest 10 s: "
+            f"{rasa.name} used {rasa.cpu_percent:.0f}% of one core on average "
+            f"({per_message:.0f} ms of CPU per chat message{share}; busiest 10 s: "
             f"{results.fmt(rasa.cpu_peak_percent)}%). Rasa handles messages on "
             "one event loop, so one Rasa process saturates at 100% of one core; "
             "queueing there is what makes the latency grow."
         )
         if rasa.cpu_peak_percent >= 85:
             notes.append(
-                "At its busiest Rasa was close to a full core: it is the "
+                f"At its busiest {rasa.name} was close to a full core: it is the "
                 "bottleneck of this run (reports/bench.md measures where its time "
                 "goes and which changes reduce it)."
             )
