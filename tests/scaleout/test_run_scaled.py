@@ -313,6 +313,7 @@ def test_the_widget_through_nginx_with_a_personal_link(scaled):
     said = [
         e["text"] for e in tracker_events(scaled, senders.pop()) if e["event"] == "user"
     ]
-    assert said == questions
+    # The widget's own greeting first (its payload), then the two questions.
+    assert said == ["/greet", *questions]
     logs = b"".join(p.read_bytes() for p in scaled.log.glob("*.log"))
     assert token.encode() not in logs
