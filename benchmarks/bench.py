@@ -699,9 +699,8 @@ def reading(data: dict[str, Any]) -> list[str]:
             f" At {fmt(rate)} msg/s the aim of 60 is not reached in this run: "
             "beyond the changes below it takes a cheaper NLU pipeline (DIET's size, "
             "the spaCy pipes the lemmas need), a machine not shared with other "
-            "work, or a second Rasa process with conversations routed to a "
-            "fixed process (Rasa's in-memory lock store serialises a "
-            "conversation only within one process)."
+            "work, or more Rasa processes (part 4 below: the scale-out shape, "
+            "its CPU per message, and what more Rasa servers would give)."
         )
     return [*lines, ""]
 
