@@ -152,7 +152,7 @@ test-browser: $(APP_STAMP) browser-deps sso-deps ## browser tests only (Chromium
 	$(APP)/python -m pytest tests/browser -q
 
 .PHONY: test-scaleout
-test-scaleout: $(APP_STAMP) $(BOT_STAMP) scaleout-deps ## scale-out tests only: deploy/ config, PostgreSQL tracker and Redis lock stores
+test-scaleout: $(APP_STAMP) $(BOT_STAMP) scaleout-deps browser-deps ## scale-out tests only: deploy/ config, PostgreSQL tracker and Redis lock stores, the shape with the widget through nginx
 	$(APP)/python -m pytest tests/scaleout -q
 
 .PHONY: eval-nlu
@@ -160,19 +160,23 @@ eval-nlu: $(BOT_STAMP) ## NLU benchmark: our pipeline and Rasa's default, side b
 	$(BOT)/python -m benchmarks.eval_nlu --out reports/nlu.md
 
 .PHONY: bench
-bench: $(APP_STAMP) $(BOT_STAMP) ## speed figures, Rasa stock vs Polkuopas as shipped -> reports/bench.md (~10 min)
+bench: $(APP_STAMP) $(BOT_STAMP) scaleout-deps ## speed figures: Rasa stock vs as shipped, single Rasa vs scaled -> reports/bench.md (~20 min)
 	@test -f $(MODEL) || { echo "no trained model at $(MODEL): run make train first"; exit 1; }
 	$(APP)/python -m benchmarks.bench --model $(MODEL) --out reports/bench.md
 
 # `make loadtest CLIENTS=50 DURATION=120`; LOADTEST_ARGS for the rest (README).
+# TARGET=scaled: make run-scaled's shape (nginx, 2 Rasa, PostgreSQL, Redis)
+# instead of make run's, its report in reports/load-scaled.md.
 CLIENTS ?= 50
 DURATION ?= 120
+TARGET ?= single
 LOADTEST_ARGS ?=
+LOAD_REPORT = reports/load$(if $(filter scaled,$(TARGET)),-scaled).md
 
 .PHONY: loadtest
-loadtest: $(APP_STAMP) $(BOT_STAMP) ## load test: CLIENTS (50) conversations for DURATION (120) s -> reports/load.md
+loadtest: $(APP_STAMP) $(BOT_STAMP) $(if $(filter scaled,$(TARGET)),scaleout-deps) ## load test: CLIENTS (50) conversations for DURATION (120) s, TARGET single or scaled -> reports/load.md
 	$(APP)/python -m benchmarks.load.loadtest --clients $(CLIENTS) --duration $(DURATION) \
-	  --out reports/load.md $(LOADTEST_ARGS)
+	  --target $(TARGET) --out $(LOAD_REPORT) $(LOADTEST_ARGS)
 
 .PHONY: demo
 demo: $(APP_STAMP) ## seed the demo clients and professionals (idempotent)

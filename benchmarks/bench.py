@@ -27,7 +27,13 @@ end (exactly the process groups started here). Parts:
    thread pools, for what change 15 buys): one conversation, 16 conversations
    back to back (saturation), and turn 1 against turn 100 of one long
    conversation.
-4. The report: a side-by-side table on stdout and Markdown in --out.
+4. Single Rasa against the scale-out shape (benchmarks/bench_shapes.py):
+   Polkuopas as shipped, the same with gc.freeze off, and `make run-scaled`'s
+   shape (nginx, two Rasa servers, PostgreSQL, Redis, two action servers, the
+   web app; started once parts 1-3 are done), each at 16 and 64 conversations
+   and paced at 30 messages a second, with the CPU and memory of every server
+   process.
+5. The report: a side-by-side table on stdout and Markdown in --out.
 
 Every figure is the median of the repeats named next to it; every load loop is
 bounded by a number of requests and by time, and the whole run by --budget
@@ -59,21 +65,21 @@ from typing import Any
 
 import yaml
 
+from benchmarks import bench_shapes
 from benchmarks.loadgen import Run, build_request, closed_loop, json_body
 from benchmarks.reporting import command_output, cpu_model, fmt, memory_gb, table
 from benchmarks.servers import (
     ACTION_SECRET,
-    BOT_PYTHON,
-    HOST,
-    PROJECT_ROOT,
+    RATE_LIMITS_RAISED,
     SECRET_HEADER,
     DemoStore,
-    Server,
-    ServerFailed,
     our_action_server,
     rasa_server,
     sdk_action_server,
 )
+from deploy.run_scaled import Scaled
+from deploy.servers import BOT_PYTHON, HOST, Server, ServerFailed, free_port
+from polkuopas.settings import PROJECT_ROOT
 
 BENCH = Path(__file__).resolve().parent
 MODEL = PROJECT_ROOT / "bot" / "models" / "polkuopas.tar.gz"
@@ -85,6 +91,8 @@ TF_THREAD_VARIABLES = (
     "TF_INTER_OP_PARALLELISM_THREADS",
     "TF_INTRA_OP_PARALLELISM_THREADS",
 )
+# Seconds part 4 needs (the scaled shape's start and its runs), kept from part 1.
+SHAPES_RESERVE = 380.0
 # What the Rasa logs say (bot/polkuopas_rasa/speedups.py, rasa_side/sitecustomize.py).
 INSTALLED_LINE = b"polkuopas speed-ups installed"
 NOT_INSTALLED_LINE = b"polkuopas speed-ups not installed"
@@ -298,7 +306,7 @@ class InProcess:
         )
         self.action_url = action.url + "/webhook"
         # What is left for part 1 once parts 2 and 3 have theirs.
-        self.seconds = max(150.0, min(420.0, budget.left() - 250))
+        self.seconds = max(150.0, min(420.0, budget.left() - 250 - SHAPES_RESERVE))
         self.command = [
             str(BOT_PYTHON), str(BENCH / "bench_rasa.py"),
             "--model", str(args.model), "--endpoints", str(endpoints),
@@ -691,9 +699,8 @@ def reading(data: dict[str, Any]) -> list[str]:
             f" At {fmt(rate)} msg/s the aim of 60 is not reached in this run: "
             "beyond the changes below it takes a cheaper NLU pipeline (DIET's size, "
             "the spaCy pipes the lemmas need), a machine not shared with other "
-            "work, or a second Rasa process with conversations routed to a "
-            "fixed process (Rasa's in-memory lock store serialises a "
-            "conversation only within one process)."
+            "work, or more Rasa processes (part 4 below: the scale-out shape, "
+            "its CPU per message, and what more Rasa servers would give)."
         )
     return [*lines, ""]
 
@@ -711,6 +718,8 @@ def report(data: dict[str, Any], args) -> str:
         "they move from run to run; each is the median of the repeats given. The "
         "CPU time the servers used per request (read from /proc) moves much less "
         "than the wall-clock figures and is given next to them.",
+        "",
+        load_note(data),
         "",
         "## Machine, model and settings",
         "",
@@ -758,6 +767,12 @@ def report(data: dict[str, Any], args) -> str:
     ]
     header, rows = headline(data)
     lines += table(header, rows)
+    shapes = bench_shapes.headline_rows(data)
+    if shapes:
+        lines += ["", "Single Rasa against the scale-out shape (part 4):", ""]
+        lines += table(
+            ["figure", "single Rasa", "scaled (nginx, 2 Rasa)", "aim"], shapes
+        )
     lines += [
         "",
         '"Polkuopas as shipped" has changes 1-15 (listed at the end, with where '
@@ -771,6 +786,7 @@ def report(data: dict[str, Any], args) -> str:
         "",
     ]
     lines += reading(data)
+    lines += bench_shapes.report(data, info["nproc"] or 1)
     if nlu:
         lines += [
             "## NLU parse latency (in-process)",
@@ -1095,7 +1111,34 @@ def print_summary(data: dict[str, Any]) -> None:
     header, rows = headline(data)
     print()
     print(text_table(header, rows))
+    shapes = bench_shapes.headline_rows(data)
+    if shapes:
+        print()
+        print(text_table(["figure", "single", "scaled", "aim"], shapes))
     print()
+
+
+def load_note(data: dict[str, Any]) -> str:
+    """The load average as `uptime` gives it, at the start and the end, and
+    whether other work kept the machine busy."""
+    before, after = data["machine"]["load_before"], data["load_after"]
+    cores = data["machine"]["nproc"] or 1
+    busiest = max([before[0], after[0]] + [v[0] for v in data["load"].values()])
+    return (
+        "Load average (1/5/15 min, as `uptime` shows it) when the run began: "
+        + "/".join(f"{x:.2f}" for x in before)
+        + "; when it ended: "
+        + "/".join(f"{x:.2f}" for x in after)
+        + f"; {cores} cores. "
+        + (
+            f"The machine was busy with other work during this run (a 1-minute "
+            f"load of up to {busiest:.1f} on {cores} cores, this run's own "
+            "servers included): the wall-clock figures are lower and noisier "
+            "than on a quiet machine; the CPU per message much less so."
+            if busiest > cores
+            else "The machine was quiet apart from this run."
+        )
+    )
 
 
 def main() -> int:
@@ -1103,8 +1146,14 @@ def main() -> int:
     parser.add_argument("--out", default=str(PROJECT_ROOT / "reports" / "bench.md"))
     parser.add_argument("--model", default=str(MODEL))
     parser.add_argument("--turns", type=int, default=100)
-    parser.add_argument("--budget", type=float, default=580.0, help="seconds")
+    parser.add_argument("--budget", type=float, default=960.0, help="seconds")
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    parser.add_argument(
+        "--shapes-only", action="store_true", help="part 4 alone (a smoke run)"
+    )
+    parser.add_argument(
+        "--shape-seconds", type=float, default=10.0, help="seconds a part 4 run"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     args = parser.parse_args()
     if not Path(args.model).exists():
@@ -1121,87 +1170,82 @@ def main() -> int:
         token = demo.tokens[CLIENT]
         ours = our_action_server(root, demo.path, tag="e2e-ours")
         sdk = sdk_action_server(root, demo.path, tag="e2e-rasa_sdk")
-        servers += [ours, sdk]
-        for server in (ours, sdk):
+        servers += [ours] if args.shapes_only else [ours, sdk]
+        for server in servers:
             server.start(90)
+
+        def rasa(tag: str, *, stock: bool = False, **extra_env: str) -> Server:
+            return rasa_server(
+                root,
+                tag,
+                model=Path(args.model),
+                store=demo.path,
+                endpoints=endpoints_for(root / f"tracker-{tag}.db", stock=stock),
+                action_url=(sdk if stock else ours).url + "/webhook",
+                stock=stock,
+                extra_env=extra_env,
+            )
+
         stacks = [
-            Stack(
-                "stock",
-                "Rasa stock (and rasa_sdk)",
-                rasa_server(
-                    root,
-                    "stock",
-                    model=Path(args.model),
-                    store=demo.path,
-                    endpoints=endpoints_for(root / "tracker-stock.db", stock=True),
-                    action_url=sdk.url + "/webhook",
-                    stock=True,
-                ),
-                sdk,
-            ),
+            Stack("stock", "Rasa stock (and rasa_sdk)", rasa("stock", stock=True), sdk),
             Stack(
                 "threads",
                 "as shipped but 15 (TensorFlow's default threads)",
-                rasa_server(
-                    root,
-                    "threads",
-                    model=Path(args.model),
-                    store=demo.path,
-                    endpoints=endpoints_for(root / "tracker-threads.db", stock=False),
-                    action_url=ours.url + "/webhook",
-                    # Rasa's own variables; 0: TensorFlow's default pool sizes.
-                    extra_env=dict.fromkeys(TF_THREAD_VARIABLES, "0"),
-                ),
+                # Rasa's own variables; 0: TensorFlow's default pool sizes.
+                rasa("threads", **dict.fromkeys(TF_THREAD_VARIABLES, "0")),
                 ours,
             ),
-            Stack(
-                "shipped",
-                "Polkuopas as shipped",
-                rasa_server(
-                    root,
-                    "shipped",
-                    model=Path(args.model),
-                    store=demo.path,
-                    endpoints=endpoints_for(root / "tracker-shipped.db", stock=False),
-                    action_url=ours.url + "/webhook",
-                ),
-                ours,
-            ),
+            Stack("shipped", "Polkuopas as shipped", rasa("shipped"), ours),
         ]
-        # The two `rasa run` of part 3 load their model while part 1 loads its
-        # own; part 1 measures once they are up (and idle).
-        say("starting `rasa run`: Rasa stock and Polkuopas as shipped (part 3)")
-        for stack in stacks:
-            servers.append(stack.rasa)
-            stack.rasa.launch()
-        inprocess = InProcess(root, ours, args, budget)
-        inprocess.start()
+        if args.shapes_only:
+            stacks = stacks[-1:]
+        # Part 4's second single Rasa: as shipped but without gc.freeze.
+        nofreeze = rasa("nofreeze", POLKUOPAS_GC_FREEZE="false")
+        # The `rasa run` of parts 3 and 4 load their model while part 1 loads
+        # its own; part 1 measures once they are up (and idle).
+        say("starting `rasa run`: Rasa stock and Polkuopas as shipped (parts 3, 4)")
+        for server in [stack.rasa for stack in stacks] + [nofreeze]:
+            servers.append(server)
+            server.launch()
+        if not args.shapes_only:
+            inprocess = InProcess(root, ours, args, budget)
+            inprocess.start()
         try:
-            for stack in stacks:
-                stack.rasa.wait_until_up(360)
+            for server in [stack.rasa for stack in stacks] + [nofreeze]:
+                server.wait_until_up(600)
             check_speedups(stacks)
             say(
                 "Rasa servers up: "
                 + ", ".join(f"{s.key} {s.rasa.started_in:.0f}s" for s in stacks)
             )
-            inprocess.measure_now()
-            data["load"]["part 1"] = os.getloadavg()
-            data["rasa"] = inprocess.result()
+            if not args.shapes_only:
+                inprocess.measure_now()
+                data["load"]["part 1"] = os.getloadavg()
+                data["rasa"] = inprocess.result()
         finally:
-            inprocess.stop()
+            if not args.shapes_only:
+                inprocess.stop()
 
-        data["load"]["part 2"] = os.getloadavg()
-        data["actions"] = asyncio.run(
-            bench_action_servers(
-                root, demo, data["rasa"]["turns"]["requests"], args, budget
+        if not args.shapes_only:
+            data["load"]["part 2"] = os.getloadavg()
+            data["actions"] = asyncio.run(
+                bench_action_servers(
+                    root, demo, data["rasa"]["turns"]["requests"], args, budget
+                )
             )
-        )
+            say("part 3: end to end through the REST channel")
+            data["load"]["part 3"] = os.getloadavg()
+            data["e2e"] = asyncio.run(bench_end_to_end(stacks, token, args, budget))
+            for stack in stacks[:2]:  # part 4 needs only the shipped one
+                stack.rasa.stop()
+            sdk.stop()
 
-        say("part 3: end to end through the REST channel")
-        data["load"]["part 3"] = os.getloadavg()
-        data["e2e"] = asyncio.run(bench_end_to_end(stacks, token, args, budget))
+        shipped = stacks[-1]
+        data["shapes"] = bench_shapes_part(
+            root, args, token, shipped, nofreeze, ours, data
+        )
         failed = False
-    except (ServerFailed, Failure) as exc:
+    except (ServerFailed, Failure, bench_shapes.Failure) as exc:
         say(f"FAILED: {exc}")
     except KeyboardInterrupt:
         say("interrupted")
@@ -1222,6 +1266,72 @@ def main() -> int:
     else:
         shutil.rmtree(root, ignore_errors=True)
     return 1 if failed else 0
+
+
+def bench_shapes_part(
+    root: Path, args, token: str, shipped: Stack, nofreeze: Server, ours: Server, data
+) -> dict[str, Any]:
+    """Part 4: single Rasa (with and without gc.freeze), then the scaled shape
+    (benchmarks/bench_shapes.py)."""
+    rounds = 1 if args.quick else 2
+    data["shape_seconds"] = args.shape_seconds
+    data["load_part4"] = os.getloadavg()
+    data["load"]["part 4"] = data["load_part4"]
+    say("part 4: single Rasa, with and without gc.freeze")
+    single = [
+        bench_shapes.Shape(
+            key,
+            label,
+            rasa.port,
+            token,
+            {"Rasa": rasa.pids, "action server": ours.pids},
+            [rasa.log],
+        )
+        for key, label, rasa in (
+            ("shipped", "single Rasa (as shipped)", shipped.rasa),
+            ("nofreeze", "single Rasa, gc.freeze off", nofreeze),
+        )
+    ]
+    results = asyncio.run(
+        bench_shapes.bench_shapes(
+            single, QUESTION, expect_answer, rounds=rounds,
+            seconds=args.shape_seconds, say=say,
+        )
+    )  # fmt: skip
+    for server in (shipped.rasa, nofreeze, ours):
+        server.stop()
+    # The scaled shape in a folder PostgreSQL's own user reaches (as root).
+    folder = Path(tempfile.mkdtemp(prefix="polkuopas-bench-scaled-"))
+    folder.chmod(0o755)
+    scaled = Scaled(
+        folder / "scaled", free_port(), say=say, extra_env=RATE_LIMITS_RAISED
+    )
+    say("part 4: starting the scaled shape (make run-scaled's code)")
+    try:
+        scaled.start()
+        shape = bench_shapes.Shape(
+            "scaled",
+            "scaled (nginx, 2 Rasa)",
+            scaled.port,
+            scaled.issue_token(CLIENT),
+            scaled.processes(),
+            [scaled.servers[name].log for name in ("rasa-1", "rasa-2")],
+        )
+        results.update(
+            asyncio.run(
+                bench_shapes.bench_shapes(
+                    [shape], QUESTION, expect_answer, rounds=rounds,
+                    seconds=args.shape_seconds, say=say,
+                )
+            )
+        )  # fmt: skip
+    finally:
+        scaled.stop()
+        if args.keep:
+            say(f"the scaled shape's logs are in {scaled.log}")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+    return results
 
 
 if __name__ == "__main__":

@@ -50,7 +50,10 @@ from rasa.shared.core.events import (  # noqa: E402
     SlotSet,
     UserUttered,
 )
-from rasa.shared.core.trackers import EventVerbosity  # noqa: E402
+from rasa.shared.core.trackers import (  # noqa: E402
+    DialogueStateTracker,
+    EventVerbosity,
+)
 
 from polkuopas_rasa import speedups, trackerstore  # noqa: E402
 
@@ -256,6 +259,83 @@ async def window_without_cache(folder: Path) -> None:
 
 
 @check
+async def shared_cache_follows_the_turns_of_another_server(folder: Path) -> None:
+    """shared: true (several Rasa servers on one database, a lock store
+    serialising each conversation): turns alternate between two stores; each
+    retrieves what Rasa's own store retrieves, from memory while nothing
+    changed in SQL. Without `shared` the same alternation goes stale."""
+    pair = Pair(folder)
+    db = str(folder / "shared.db")
+
+    def server(**options: Any) -> trackerstore.CachedSQLTrackerStore:
+        return trackerstore.CachedSQLTrackerStore(
+            domain=pair.domain, dialect="sqlite", db=db,
+            **{"max_events": MAX_EVENTS, **options},
+        )  # fmt: skip
+
+    servers = [server(shared=True), server(shared=True)]
+    reads = {"count": 0}
+    original = SQLTrackerStore.retrieve
+
+    async def counted(self, sender_id):
+        reads["count"] += 1
+        return await original(self, sender_id)
+
+    SQLTrackerStore.retrieve = counted
+    try:
+        for number in range(1, 31):
+            events = session_start(pair.clock) if number == 1 else []
+            events += one_turn(pair.clock, number)
+            stores = [pair.stock, servers[number % 2]]
+            for store in stores:
+                tracker = await store.get_or_create_tracker(
+                    "shared", append_action_listen=False
+                )
+                for event in copy.deepcopy(events):
+                    tracker.update(event)
+                await store.save(tracker)
+            stock = await pair.stock.retrieve("shared")
+            for other in servers:
+                got = await other.retrieve("shared")
+                last = list(got.events)[-3:], list(stock.events)[-3:]
+                assert last[0] == last[1], differ(
+                    f"turn {number}: last events", last[1], last[0]
+                )
+                assert got.current_slot_values() == stock.current_slot_values()
+        # Nothing changed: both serve from memory, no read from SQL.
+        before = reads["count"]
+        for other in servers:
+            await other.retrieve("shared")
+        assert reads["count"] == before, "read from SQL though nothing changed"
+        # A deletion on one server, a new conversation under the same id with
+        # as many rows: the other reads SQL again (the ids moved on).
+        rows = len(pair.rows(servers[0], "shared"))
+        await servers[0].delete("shared")
+        copy_events = list(stock.events)[:rows]
+        fresh = DialogueStateTracker.from_events(
+            "shared", copy_events[:3], pair.domain.slots
+        )
+        await servers[0].save(fresh)
+        got = await servers[1].retrieve("shared")
+        assert len(got.events) == 3, f"stale after a delete: {len(got.events)}"
+    finally:
+        SQLTrackerStore.retrieve = original
+    # Without shared: the second server keeps its stale tracker.
+    stale = [server(), server()]
+    for number in range(1, 4):
+        tracker = await stale[number % 2].get_or_create_tracker(
+            "unshared", append_action_listen=False
+        )
+        extra = session_start(pair.clock) if number == 1 else []
+        for event in extra + one_turn(pair.clock, number):
+            tracker.update(event)
+        await stale[number % 2].save(tracker)
+    newest = await server().retrieve("unshared")
+    kept = await stale[0].retrieve("unshared")
+    assert len(kept.events) < len(newest.events), "unshared store saw the turns"
+
+
+@check
 async def failed_turn_and_failed_save_are_read_again(folder: Path) -> None:
     pair = Pair(folder)
     for number in range(1, 4):
@@ -426,6 +506,64 @@ async def tensorflow_one_thread_per_pool_unless_set(folder: Path) -> None:
         (threading.get_intra_op_parallelism_threads()),
     )
     assert got == (3, 2), got
+
+
+@check
+async def gc_freeze_once_the_server_has_started(folder: Path) -> None:
+    import gc
+
+    from polkuopas_contract import ChannelSettings
+    from polkuopas_rasa.channel import TokenRestInput
+
+    wanted = speedups.gc_freeze_wanted
+    assert wanted({}) is True and wanted({"POLKUOPAS_GC_FREEZE": " "}) is True
+    for raw in ("true", "1", "Yes", "on"):
+        assert wanted({"POLKUOPAS_GC_FREEZE": raw}) is True, raw
+    for raw in ("false", "0", "No", "OFF"):
+        assert wanted({"POLKUOPAS_GC_FREEZE": raw}) is False, raw
+    try:
+        wanted({"POLKUOPAS_GC_FREEZE": "maybe"})
+        raise AssertionError("'maybe' taken")
+    except ValueError as refused:
+        assert "POLKUOPAS_GC_FREEZE must be true or false" in str(refused)
+
+    def after_start_listeners(environ: dict[str, str]) -> list:
+        speedups.uninstall()
+        saved = {k: os.environ.get(k) for k in environ}
+        os.environ.update(environ)
+        try:
+            channel = TokenRestInput(tokens=None, settings=ChannelSettings())
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+        blueprint = channel.blueprint(lambda message: None)
+        return [
+            f.listener
+            for f in blueprint._future_listeners
+            if f.event == "after_server_start"
+        ]
+
+    gc.unfreeze()
+    try:
+        # As shipped: the channel's listener freezes once the model is in.
+        (listener,) = after_start_listeners({})
+        assert gc.get_freeze_count() == 0
+        await listener(None, None)
+        assert gc.get_freeze_count() > 10_000, gc.get_freeze_count()
+        gc.unfreeze()
+        # Switched off, and without the speed-ups (Rasa stock): nothing.
+        (listener,) = after_start_listeners({"POLKUOPAS_GC_FREEZE": "false"})
+        await listener(None, None)
+        assert gc.get_freeze_count() == 0
+        speedups.uninstall()
+        assert speedups.freeze_loaded_model(True) is None
+        assert gc.get_freeze_count() == 0
+    finally:
+        gc.unfreeze()
+        speedups.uninstall()
 
 
 @check

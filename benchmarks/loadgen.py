@@ -168,5 +168,58 @@ async def closed_loop(
     return run
 
 
+async def paced(
+    host: str,
+    port: int,
+    requests: Sequence[Sequence[bytes]],
+    *,
+    rate: float,
+    max_seconds: float,
+    check: Check = expect_200,
+) -> Run:
+    """An open loop at `rate` requests a second: request k is due at k / rate
+    seconds, taken by client k mod len(requests) (each client its own
+    conversation and connection, one request at a time). Its latency runs
+    from when it was due, so a client still waiting for its previous answer
+    counts the wait too (no coordinated omission). Stops when a client's
+    list ends or at `max_seconds`: a request not sent by then is not sent
+    (an overloaded server does not stretch the run)."""
+    run = Run()
+    clients = len(requests)
+    start = time.perf_counter()
+    deadline = start + max_seconds
+
+    async def client(index: int, own: Sequence[bytes]) -> None:
+        conn = Connection(host, port)
+        try:
+            for turn, raw in enumerate(own):
+                due = start + (turn * clients + index) / rate
+                if due > deadline:
+                    break
+                wait = due - time.perf_counter()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                elif time.perf_counter() > deadline:
+                    break
+                try:
+                    status, body = await conn.send(raw)
+                except (OSError, asyncio.IncompleteReadError, HttpError) as exc:
+                    run.errors += 1
+                    run.first_error = run.first_error or repr(exc)
+                    await conn.close()
+                    continue
+                run.latencies.append(time.perf_counter() - due)
+                problem = check(status, body)
+                if problem:
+                    run.errors += 1
+                    run.first_error = run.first_error or problem
+        finally:
+            await conn.close()
+
+    await asyncio.gather(*(client(i, own) for i, own in enumerate(requests)))
+    run.elapsed = time.perf_counter() - start
+    return run
+
+
 def json_body(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False).encode("utf-8")

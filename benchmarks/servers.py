@@ -1,10 +1,9 @@
-"""Start and stop the real servers, on free loopback ports: the one launcher of
-the benchmarks (bench, load test) and the end-to-end and browser tests.
-
-Each server is a subprocess in its own process group with its log in the run's
-temporary folder, waited for until healthy; `Server.stop` ends exactly that
-group. The client store is a temporary SQLite file seeded with the demo data,
-with personal tokens issued the way `polkuopas client token` does. Rasa gets
+"""The servers of the benchmarks (bench, load test) and of the end-to-end and
+browser tests, started with deploy/servers.py (the launcher `make run-scaled`
+is built from): each a subprocess in its own process group with its log in
+the run's temporary folder, waited for until healthy. The client store is a
+temporary SQLite file seeded with the demo data, with personal tokens issued
+the way `polkuopas client token` does. Rasa gets
 the product's endpoints and the token channel's credentials (`rasa_config`) or
 the benchmark's own (`rasa_server`).
 """
@@ -14,30 +13,29 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import yaml
 
+from deploy.servers import (
+    APP_PYTHON,
+    HOST,
+    RASA,
+    Server,
+    ServerFailed,
+    base_env,
+    free_port,
+)
 from polkuopas.admin import Admin
 from polkuopas.catalog import load_catalog
 from polkuopas.demo import seed_demo
 from polkuopas.settings import PROJECT_ROOT
 from polkuopas.store import open_store
 
-APP_PYTHON = Path(sys.executable)
-BOT_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
-RASA = PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"
-MODEL = PROJECT_ROOT / "bot" / "models" / "polkuopas.tar.gz"
-HOST = "127.0.0.1"
 BENCH = Path(__file__).resolve().parent
 # The shared secret Rasa sends to the action server (bot/endpoints.yml).
 SECRET_HEADER = "X-Polkuopas-Secret"
@@ -52,130 +50,6 @@ RATE_LIMITS_RAISED = {
     "POLKUOPAS_RATE_LIMIT_ADDRESS_PER_MINUTE": "100000000",
     "POLKUOPAS_RATE_LIMIT_ADDRESS_BURST": "1000000",
 }
-
-
-class ServerFailed(Exception):
-    """A server did not start, or stopped while it was measured."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def base_env() -> dict[str, str]:
-    return {
-        **os.environ,
-        "RASA_TELEMETRY_ENABLED": "false",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
-        "PYTHONUNBUFFERED": "1",
-    }
-
-
-@dataclass
-class Server:
-    name: str
-    command: list[str]
-    port: int
-    health_path: str
-    log: Path
-    env: dict[str, str] = field(default_factory=base_env)
-    cwd: Path = PROJECT_ROOT
-    # "a": a server started again under the same name keeps its earlier log.
-    log_mode: str = "w"
-    process: subprocess.Popen | None = None
-    began: float = 0.0
-    started_in: float = 0.0
-
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
-
-    def start(self, limit: float) -> None:
-        self.launch()
-        self.wait_until_up(limit)
-
-    def launch(self) -> None:
-        self.began = time.monotonic()
-        with self.log.open(self.log_mode) as log:
-            self.process = subprocess.Popen(
-                self.command,
-                env=self.env,
-                cwd=self.cwd,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-
-    def up(self) -> bool:
-        """Has the server started? Raises when it stopped."""
-        self.check_alive()
-        try:
-            response = httpx.get(self.url + self.health_path, timeout=2)
-        except httpx.HTTPError:
-            return False
-        if response.status_code == 200:
-            self.started_in = time.monotonic() - self.began
-            return True
-        return False
-
-    def wait_until_up(self, limit: float) -> None:
-        deadline = self.began + limit
-        while time.monotonic() < deadline:
-            if self.up():
-                return
-            time.sleep(0.5)
-        self.stop()
-        raise ServerFailed(
-            f"{self.name} did not answer within {limit:.0f}s; "
-            f"the end of {self.log}:\n{self.tail()}"
-        )
-
-    def check_alive(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            raise ServerFailed(
-                f"{self.name} stopped (exit code "
-                f"{self.process.returncode if self.process else '-'}); "
-                f"the end of {self.log}:\n{self.tail()}"
-            )
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU time of the server's processes (its group)."""
-        if self.process is None:
-            return 0.0
-        group, ticks = self.process.pid, 0
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            if int(fields[2]) == group:  # pgrp; utime and stime follow
-                ticks += int(fields[11]) + int(fields[12])
-        return ticks / os.sysconf("SC_CLK_TCK")
-
-    def tail(self, lines: int = 25) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-    def stop(self, timeout: float = 20) -> subprocess.Popen | None:
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return process
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return process
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-        return process
 
 
 @dataclass
@@ -310,11 +184,6 @@ def rasa_server(
 # --- the whole stack as the product ships it (end-to-end and browser tests) -----
 
 
-def require_model() -> None:
-    if not MODEL.exists():
-        raise ServerFailed(f"no trained model at {MODEL}: run `make train` first")
-
-
 @contextlib.contextmanager
 def demo_admin(db: Path) -> Iterator[Admin]:
     """The demo clients and professionals in `db`; the Admin to add more."""
@@ -357,14 +226,6 @@ def rasa_config(root: Path, db: Path, tracker_db: Path) -> tuple[Path, Path]:
     credentials = root / "credentials.yml"
     credentials.write_text(f"polkuopas_rasa.channel.TokenRestInput:\n  db: {db}\n")
     return endpoints, credentials
-
-
-def rasa_command(endpoints: Path, credentials: Path, port: int, *extra: str):
-    return [
-        str(RASA), "run", "--model", str(MODEL), "--endpoints", str(endpoints),
-        "--credentials", str(credentials), "--interface", HOST,
-        "--port", str(port), *extra,
-    ]  # fmt: skip
 
 
 class Processes:

@@ -17,9 +17,8 @@ made by deploy/postgres-init.sh. Each Rasa server calls its own action server
 Everything lives in var/scaled/ (emptied at every start): the PostgreSQL
 cluster, Redis's folder, nginx's copy of its configuration, the logs in
 var/scaled/log/. Passwords and the action secret are new at every start. The
-servers are started with the helpers the tests and benchmarks use
-(tests/scaleout/servers.py: PostgreSQL, Redis; benchmarks/servers.py: the
-rest). Ctrl-C (or SIGTERM) stops all of them.
+servers are started with deploy/servers.py, the launcher the tests and
+benchmarks use too. Ctrl-C (or SIGTERM) stops all of them.
 
     .venv/bin/python -m deploy.run_scaled        # scripts/run-scaled.sh
 """
@@ -39,10 +38,12 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from benchmarks.servers import (
+from deploy.servers import (
     APP_PYTHON,
     HOST,
     MODEL,
+    Postgres,
+    Redis,
     Server,
     ServerFailed,
     base_env,
@@ -53,7 +54,6 @@ from polkuopas.admin import Admin
 from polkuopas.catalog import load_catalog
 from polkuopas.settings import PROJECT_ROOT
 from polkuopas.store import open_store
-from tests.scaleout.servers import Postgres, Redis
 
 DEPLOY = PROJECT_ROOT / "deploy"
 ENDPOINTS = DEPLOY / "endpoints.yml"
@@ -117,6 +117,8 @@ class Scaled:
     client_password: str = field(default_factory=lambda: secrets.token_hex(24))
     action_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     staff_signins: dict[str, str] = field(default_factory=dict)
+    # More settings for every server (the benchmarks raise the rate limits).
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # PostgreSQL's tools run in its own folder: every path absolute.
@@ -211,7 +213,12 @@ class Scaled:
         self.stage("demo data", "ready (in PostgreSQL, with staff passwords)")
 
     def app_env(self, **settings: str) -> dict[str, str]:
-        return {**base_env(), "POLKUOPAS_DB": self.client_db, **settings}
+        return {
+            **base_env(),
+            "POLKUOPAS_DB": self.client_db,
+            **self.extra_env,
+            **settings,
+        }
 
     def cors_origins(self) -> list[str]:
         return [f"http://localhost:{self.port}", f"http://{HOST}:{self.port}"]
@@ -275,7 +282,6 @@ class Scaled:
         if not MODEL.exists():
             raise ServerFailed(f"no trained model at {MODEL}: run `make train` first")
         # Both at once: loading TensorFlow, spaCy and the model takes minutes.
-        started = time.monotonic()
         rasas = [
             self.launch(
                 f"rasa-{n}",
@@ -288,7 +294,8 @@ class Scaled:
             for n, action in zip((1, 2), actions, strict=True)
         ]
         for rasa in rasas:
-            rasa.wait_until_up(RASA_LIMIT - (time.monotonic() - started))
+            # The limit counts from the server's own launch (both at once).
+            rasa.wait_until_up(RASA_LIMIT)
             self.stage(
                 f"Rasa server {rasa.name[-1]}",
                 f"ready in {rasa.started_in:.0f} s ({rasa.url})",
@@ -343,6 +350,25 @@ class Scaled:
         self.stage("nginx (round robin)", f"ready ({self.url})")
 
     # --- running, stopping -----------------------------------------------------
+
+    def processes(self) -> dict[str, Callable[[], list[int]]]:
+        """Each server's processes by name, for the benchmarks' per-process
+        CPU and memory (PostgreSQL's backends come and go: asked each time)."""
+        named = {
+            "rasa-1": "Rasa 1",
+            "rasa-2": "Rasa 2",
+            "action-1": "action server 1",
+            "action-2": "action server 2",
+            "nginx": "nginx",
+            "web": "web app",
+        }
+        found: dict[str, Callable[[], list[int]]] = {
+            label: self.servers[name].pids for name, label in named.items()
+        }
+        assert self.postgres is not None and self.redis is not None
+        found["PostgreSQL"] = self.postgres.pids
+        found["Redis"] = self.redis.pids
+        return found
 
     def first_stopped(self) -> str | None:
         for name, server in self.servers.items():

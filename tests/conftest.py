@@ -11,8 +11,9 @@ from typing import Any
 import psycopg
 import pytest
 import yaml
-from scaleout.servers import Postgres, start_or_skip
+from scaleout.servers import start_or_skip
 
+from deploy.servers import Postgres
 from polkuopas.catalog import load_catalog
 from polkuopas.settings import PROJECT_ROOT, get_settings
 from polkuopas.store import open_store

@@ -14,15 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from benchmarks.servers import (
-    Processes,
-    demo_admin,
-    free_port,
-    rasa_command,
-    rasa_config,
-    require_model,
-    server_env,
-)
+from benchmarks.servers import Processes, demo_admin, rasa_config, server_env
+from deploy.servers import free_port, rasa_command, require_model
 
 pytestmark = pytest.mark.rasa
 

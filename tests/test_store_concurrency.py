@@ -23,7 +23,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from benchmarks.servers import Processes, demo_admin, free_port, server_env
+from benchmarks.servers import Processes, demo_admin, server_env
+from deploy.servers import free_port
 from polkuopas.settings import PROJECT_ROOT
 from polkuopas.store import open_store
 

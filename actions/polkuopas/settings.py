@@ -117,6 +117,13 @@ class Settings(BaseSettings):
         description="Rasa's conversation store (SQLite tracker store, "
         "bot/endpoints.yml).",
     )
+    gc_freeze: bool = Field(
+        default=True,
+        description="Once the model has loaded, each Rasa server moves what it "
+        "holds into the garbage collector's permanent generation (gc.freeze), "
+        "so that collections stop walking the model (read by "
+        "bot/polkuopas_rasa/channel.py; figures in reports/bench.md).",
+    )
     retention_days: int = Field(
         default=90,
         ge=1,

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks.load.loadtest [--clients 50] [--duration 120]
         [--think 2 6] [--timeout 10] [--goal-p95 500] [--no-web]
-        [--out reports/load.md]
+        [--target single|scaled] [--out reports/load.md]
 
 By default it starts its own stack on free loopback ports, as `make run` does
 but with a temporary client store: the action server, Rasa with the trained
@@ -10,6 +10,14 @@ model (bot/models/polkuopas.tar.gz, made by `make train`) and the shipped
 bot/endpoints.yml (its SQLite tracker store pointed at a temporary file), and
 the web app. The store is seeded with the load clients (benchmarks/load/scenario.py:
 each with their own professionals and personal token, on the three paths).
+
+`--target scaled` (`make loadtest TARGET=scaled`) starts the scale-out shape
+instead, with the code of `make run-scaled` (deploy/run_scaled.py): nginx on a
+free port in front of two Rasa servers, PostgreSQL for the tracker and client
+stores, the atomic Redis lock store, two action servers and the web app, in a
+temporary folder; the load clients are seeded into its PostgreSQL client
+store, and every request goes through nginx. The memory and CPU of each of
+those processes are sampled.
 
 Against a stack that is already running, seed its store first, then point the
 load test at it:
@@ -56,20 +64,19 @@ from benchmarks.load import results, scenario
 from benchmarks.load.results import Record, Sample
 from benchmarks.loadgen import Connection, HttpError, build_request, json_body
 from benchmarks.reporting import command_output, cpu_model, memory_gb
-from benchmarks.servers import (
+from benchmarks.servers import our_action_server, rasa_server
+from deploy.run_scaled import Scaled
+from deploy.servers import (
     APP_PYTHON,
     BOT_PYTHON,
     HOST,
-    PROJECT_ROOT,
     Server,
     ServerFailed,
     base_env,
     free_port,
-    our_action_server,
-    rasa_server,
 )
 from polkuopas.catalog import load_catalog
-from polkuopas.settings import Settings
+from polkuopas.settings import PROJECT_ROOT, Settings
 
 MODEL = PROJECT_ROOT / "bot" / "models" / "polkuopas.tar.gz"
 ENDPOINTS = PROJECT_ROOT / "bot" / "endpoints.yml"
@@ -134,12 +141,16 @@ class Stack:
     servers: list[Server] = field(default_factory=list)  # started here
     started_in: dict[str, float] = field(default_factory=dict)
     own: bool = True
+    scaled: Scaled | None = None  # --target scaled
 
     def check_alive(self) -> None:
         for server in self.servers:
             server.check_alive()
 
     def stop(self) -> None:
+        if self.scaled is not None:
+            self.scaled.stop()
+            return
         for server in reversed(self.servers):
             server.stop()
 
@@ -184,6 +195,36 @@ def own_stack(root: Path, store: Path, with_web: bool) -> Stack:
         stack.watched[server.name] = server.process.pid
         stack.started_in[server.name] = server.started_in
     return stack
+
+
+def scaled_stack(root: Path, clients: int, with_web: bool):
+    """The scale-out shape (make run-scaled's code) in `root`, its client
+    store seeded with the load clients; every request through nginx."""
+    if not MODEL.exists():
+        raise Failure(f"no trained model at {MODEL}: run `make train` first")
+    # As root, PostgreSQL runs as its own user, which must reach its folder.
+    root.chmod(0o755)
+    scaled = Scaled(root / "scaled", free_port(), say=say)
+    stack = Stack(rasa=(HOST, 0), web=None, scaled=scaled)
+    try:
+        say("starting the scaled shape (nginx, 2 Rasa, PostgreSQL, Redis; minutes)")
+        scaled.start()
+        say(f"seeding {clients} load clients into its PostgreSQL client store")
+        every = scenario.seed(scaled.client_db, clients)
+    except BaseException:
+        stack.stop()
+        raise
+    stack.rasa = (HOST, scaled.port)
+    stack.web = (HOST, scaled.port) if with_web else None
+    stack.servers = list(scaled.servers.values())
+    for name, server in scaled.servers.items():
+        assert server.process is not None
+        stack.watched[name] = server.process.pid
+        stack.started_in[name] = server.started_in
+    assert scaled.postgres is not None and scaled.redis is not None
+    stack.watched["postgresql"] = scaled.postgres.pids()[0]
+    stack.watched["redis"] = scaled.redis.process.pid
+    return stack, every
 
 
 def address(url: str) -> tuple[str, int]:
@@ -630,7 +671,23 @@ def setup_items(args, stack: Stack, clients: list[scenario.LoadClient]) -> list[
             'starts, and for half of the conversations a "was this helpful?" '
             "`POST /api/feedback` after the thanks"
         )
-    if stack.own:
+    if stack.scaled is not None:
+        started = ", ".join(f"{k} {v:.0f} s" for k, v in stack.started_in.items())
+        items += [
+            "the scale-out shape, started by the load test with make "
+            "run-scaled's code (deploy/run_scaled.py) in a temporary folder: "
+            "nginx (round robin, deploy/nginx.conf) in front of two Rasa "
+            "servers (deploy/endpoints.yml: Rasa's SQL tracker store on "
+            "PostgreSQL, the atomic Redis lock store), two action servers and "
+            "the web app; the client store in PostgreSQL; every request "
+            f"through nginx; started in: {started}",
+            f"model: `{MODEL.relative_to(PROJECT_ROOT)}`, "
+            f"{MODEL.stat().st_size / 2**20:.0f} MB, written "
+            f"{datetime.fromtimestamp(MODEL.stat().st_mtime):%Y-%m-%d %H:%M}",
+            "memory and CPU: each server's process tree (PostgreSQL: the "
+            "postmaster and its backends; nginx: master and workers)",
+        ]
+    elif stack.own:
         started = ", ".join(f"{k} {v:.0f} s" for k, v in stack.started_in.items())
         items += [
             "own stack, started by the load test: the action server (`python -m "
@@ -659,21 +716,27 @@ def setup_items(args, stack: Stack, clients: list[scenario.LoadClient]) -> list[
 def reading(summary: results.Summary, stack: Stack) -> list[str]:
     """What the figures say, for the report."""
     notes = []
-    rasa = next((u for u in summary.servers if u.name == "Rasa"), None)
-    if rasa and rasa.cpu_percent == rasa.cpu_percent:
+    rasas = [
+        u
+        for u in summary.servers
+        if (u.name == "Rasa" or u.name.startswith("rasa-"))
+        and u.cpu_percent == u.cpu_percent
+    ]
+    for rasa in rasas:
         per_message = (
             rasa.cpu_seconds / summary.chat.count * 1000 if summary.chat.count else 0
         )
+        share = " (of all chat messages, both servers')" if len(rasas) > 1 else ""
         notes.append(
-            f"Rasa used {rasa.cpu_percent:.0f}% of one core on average "
-            f"({per_message:.0f} ms of CPU per chat message; busiest 10 s: "
+            f"{rasa.name} used {rasa.cpu_percent:.0f}% of one core on average "
+            f"({per_message:.0f} ms of CPU per chat message{share}; busiest 10 s: "
             f"{results.fmt(rasa.cpu_peak_percent)}%). Rasa handles messages on "
             "one event loop, so one Rasa process saturates at 100% of one core; "
             "queueing there is what makes the latency grow."
         )
         if rasa.cpu_peak_percent >= 85:
             notes.append(
-                "At its busiest Rasa was close to a full core: it is the "
+                f"At its busiest {rasa.name} was close to a full core: it is the "
                 "bottleneck of this run (reports/bench.md measures where its time "
                 "goes and which changes reduce it)."
             )
@@ -733,6 +796,12 @@ def run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--timeout", type=float, default=10, help="seconds a request")
     parser.add_argument("--goal-p95", type=float, default=500, help="ms")
     parser.add_argument("--no-web", action="store_true", help="chat only")
+    parser.add_argument(
+        "--target",
+        choices=("single", "scaled"),
+        default="single",
+        help="the own stack: make run's shape or make run-scaled's",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "reports/load.md")
     parser.add_argument(
@@ -776,6 +845,8 @@ def check_args(args) -> None:
         raise Failure("a running stack needs both --rasa-url and --clients-file")
     if args.web_url and not args.rasa_url:
         raise Failure("--web-url goes with --rasa-url and --clients-file")
+    if args.rasa_url and args.target != "single":
+        raise Failure("--target starts an own stack: not with --rasa-url")
 
 
 def external_stack(args) -> Stack:
@@ -828,10 +899,13 @@ def run(args) -> int:
             stack = external_stack(args)
         else:
             root = Path(tempfile.mkdtemp(prefix="polkuopas-load-"))
-            store = root / "store.db"
-            say(f"seeding {args.clients} load clients; work folder {root}")
-            every = scenario.seed(store, args.clients)
-            stack = own_stack(root, store, with_web=not args.no_web)
+            if args.target == "scaled":
+                stack, every = scaled_stack(root, args.clients, not args.no_web)
+            else:
+                store = root / "store.db"
+                say(f"seeding {args.clients} load clients; work folder {root}")
+                every = scenario.seed(store, args.clients)
+                stack = own_stack(root, store, with_web=not args.no_web)
         clients, warm = every[: args.clients], every[-extra:]
         catalog = load_catalog(PROJECT_ROOT / "paths")
         load = Run(

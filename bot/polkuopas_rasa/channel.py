@@ -36,7 +36,9 @@ Runs inside Rasa (Python 3.10): standard library and Rasa's own Sanic only, and
 the contract package (polkuopas_contract: settings and defaults, identity
 words, token parsing, the rate limiter) that the app side reads too. The token
 check is polkuopas_rasa.tokencheck; constructing the channel installs
-polkuopas_rasa.speedups (Rasa builds its input channels before the model).
+polkuopas_rasa.speedups (Rasa builds its input channels before the model),
+and once the server has started (the model loaded) the channel freezes what
+is in memory (`speedups.freeze_loaded_model`, POLKUOPAS_GC_FREEZE).
 """
 
 from __future__ import annotations
@@ -191,7 +193,8 @@ class TokenRestInput(InputChannel):
         language.load()
         # Rasa builds its input channels before it loads the model: the
         # speed-ups go in now (on another Rasa version they refuse, with a
-        # warning).
+        # warning); gc.freeze waits for the model (`blueprint`).
+        self.gc_freeze = speedups.gc_freeze_wanted()
         speedups.install()
 
     def tell_once(self, conversation: str) -> bool:
@@ -217,6 +220,11 @@ class TokenRestInput(InputChannel):
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
     ) -> Blueprint:
         webhook = Blueprint("polkuopas_rest", __name__)
+
+        @webhook.listener("after_server_start")
+        async def model_loaded(app: Any, loop: Any) -> None:
+            # Rasa loads the model in before_server_start.
+            speedups.freeze_loaded_model(self.gc_freeze)
 
         @webhook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:

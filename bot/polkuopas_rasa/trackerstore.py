@@ -35,8 +35,13 @@ rows: every event is still written at every turn) with these changes:
 
 The cache assumes one Rasa process per tracker database, with Rasa's
 in-memory lock store serialising the turns of a conversation. Several Rasa
-processes on one database need `cache_size: 0` (the window and the INSERT
-still apply).
+processes on one database (deploy/endpoints.yml) need `shared: true`, with a
+lock store that serialises a conversation's turns across them (Redis): a
+cached tracker is then used only while the conversation's rows in SQL are
+what this process last saw (their count and highest id, one indexed query
+per retrieve and per save), so a turn another server took, a deletion or a
+purge sends the next turn to SQL. `cache_size: 0` leaves the cache out (the
+window and the INSERT still apply).
 
 bot/endpoints.yml:
 
@@ -79,6 +84,9 @@ log = logging.getLogger("polkuopas.trackerstore")
 
 # On a tracker object: how many of its events are in SQL.
 _SAVED = "_polkuopas_saved_events"
+# On a tracker object (`shared`): the conversation's rows in SQL as this
+# process last saw them, (count, highest id).
+_STAMP = "_polkuopas_rows_stamp"
 # What SQLTrackerStore takes (Rasa passes the endpoint's other keys on).
 _SQL_STORE_KEYS = set(inspect.signature(SQLTrackerStore.__init__).parameters) - {
     "self",
@@ -102,6 +110,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         cache_size: int = 1000,
         cache_seconds: float = 3600,
         max_events: int = 0,
+        shared: bool = False,
         journal_mode: str | None = "WAL",
         synchronous: str | None = "NORMAL",
         keep_connection: bool = True,
@@ -119,6 +128,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         self.cache_size = int(cache_size)
         self.cache_seconds = float(cache_seconds)
         self.max_events = int(max_events)
+        self.shared = shared in (True, "true", "True", 1)
         self._cache: OrderedDict[str, tuple[DialogueStateTracker, float]] = (
             OrderedDict()
         )
@@ -177,21 +187,44 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         if self.stock:
             return await super().retrieve(sender_id)
         cached = self._cache.get(sender_id)
+        stamp = None
         if cached is not None:
             tracker, saved_at = cached
             fresh = time.monotonic() - saved_at <= self.cache_seconds
             if fresh and getattr(tracker, _SAVED, None) == len(tracker.events):
-                return self._window(tracker)
-            # Idle too long, or changed since it was saved (a turn that failed
-            # half-way): read it again.
+                if not self.shared:
+                    return self._window(tracker)
+                stamp = self._rows_stamp(sender_id)
+                if getattr(tracker, _STAMP, None) == stamp:
+                    return self._window(tracker)
+            # Idle too long, changed since it was saved (a turn that failed
+            # half-way), or (shared) its rows changed: read it again.
             del self._cache[sender_id]
+        if self.shared and self.cache_size and stamp is None:
+            # Before the read: a row added meanwhile makes the next turn read
+            # again, never the other way round.
+            stamp = self._rows_stamp(sender_id)
         tracker = await super().retrieve(sender_id)
         if tracker is None:
             return None
         setattr(tracker, _SAVED, len(tracker.events))
+        setattr(tracker, _STAMP, stamp)
         tracker = self._window(tracker)
         self._remember(tracker)
         return tracker
+
+    def _rows_stamp(self, sender_id: str) -> tuple[int, int | None]:
+        """How many rows the conversation has in SQL and the highest id (ids
+        only grow: a deleted and re-written conversation has new ones)."""
+        import sqlalchemy as sa
+
+        table = self.SQLEvent.__table__
+        query = sa.select(sa.func.count(), sa.func.max(table.c.id)).where(
+            table.c.sender_id == sender_id
+        )
+        with self.engine.connect() as connection:
+            count, highest = connection.execute(query).one()
+        return int(count), highest
 
     def _window(self, tracker: DialogueStateTracker) -> DialogueStateTracker:
         """The tracker cut to about the last `max_events` events, if longer
@@ -233,6 +266,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         window.assistant_id = tracker.assistant_id
         # Everything in the window is stored already.
         setattr(window, _SAVED, len(window.events))
+        setattr(window, _STAMP, getattr(tracker, _STAMP, None))
         return window
 
     # -- save ---------------------------------------------------------------
@@ -268,6 +302,9 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             with self.engine.begin() as connection:
                 connection.execute(self.SQLEvent.__table__.insert(), rows)
         setattr(tracker, _SAVED, len(tracker.events))
+        if self.shared and self.cache_size:
+            # The turn holds the conversation's lock: the rows are ours.
+            setattr(tracker, _STAMP, self._rows_stamp(tracker.sender_id))
         if any(row["type_name"] == SessionStarted.type_name for row in rows):
             # A session started: Rasa's store returns only the events from its
             # start on, not those before it in this tracker, so the next turn

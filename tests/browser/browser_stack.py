@@ -17,14 +17,8 @@ import sys
 import threading
 from pathlib import Path
 
-from benchmarks.servers import (
-    Processes,
-    demo_admin,
-    free_port,
-    rasa_command,
-    rasa_config,
-    server_env,
-)
+from benchmarks.servers import Processes, demo_admin, rasa_config, server_env
+from deploy.servers import free_port, rasa_command
 from polkuopas.settings import PROJECT_ROOT
 
 CHROMIUM = Path(os.environ.get("POLKUOPAS_CHROMIUM", "/usr/bin/chromium"))

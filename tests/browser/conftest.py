@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from benchmarks.servers import require_model
+from deploy.servers import require_model
 
 from .browser_stack import CHROMIUM, CHROMIUM_ARGS, Chat, Servers
 

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import expect
 
-from benchmarks.servers import Processes, demo_admin, free_port, server_env
+from benchmarks.servers import Processes, demo_admin, server_env
+from deploy.servers import free_port
 from polkuopas.store import open_store
 
 from .browser_stack import SECRET, screenshot

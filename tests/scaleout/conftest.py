@@ -12,7 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from .servers import Redis, in_ci, start_or_skip
+from deploy.servers import Redis
+
+from .servers import in_ci, start_or_skip
 
 __all__ = ["in_ci", "start_or_skip"]
 

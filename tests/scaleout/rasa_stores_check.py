@@ -175,7 +175,11 @@ class Checks:
         )
         tracker = self.endpoints.tracker_store
         expect(tracker is not None, "no tracker_store")
-        expect(tracker.type == "SQL", f"tracker_store type {tracker.type!r}")
+        expect(tracker.type == CACHED_STORE, f"tracker_store type {tracker.type!r}")
+        expect(
+            tracker.kwargs.get("shared") is True,
+            "tracker_store: several Rasa servers need `shared: true`",
+        )
         expect(
             tracker.kwargs.get("dialect") == "postgresql",
             f"tracker_store dialect {tracker.kwargs.get('dialect')!r}",

@@ -155,8 +155,11 @@ def test_endpoints_are_what_rasa_expands_and_accepts():
     # Rasa 3.6 leaves "${VAR}" in quotes as it is: the values must be plain.
     assert not re.search(r"""["']\$\{""", text), "a quoted ${VAR} is not expanded"
     endpoints = yaml.safe_load(text)
-    assert endpoints["tracker_store"]["type"] == "SQL"
-    assert endpoints["tracker_store"]["dialect"] == "postgresql"
+    tracker = endpoints["tracker_store"]
+    assert tracker["type"] == "polkuopas_rasa.trackerstore.CachedSQLTrackerStore"
+    assert tracker["dialect"] == "postgresql"
+    # Several Rasa servers on one database: the cache checks the table first.
+    assert tracker["shared"] is True and tracker.get("cache_size", 1) > 0
     assert (
         endpoints["lock_store"]["type"]
         == "polkuopas_rasa.lockstore.AtomicRedisLockStore"

@@ -25,7 +25,6 @@ import psycopg
 import pytest
 import yaml
 
-from benchmarks.servers import require_model
 from deploy.run_scaled import (
     ENDPOINTS,
     NGINX,
@@ -35,9 +34,16 @@ from deploy.run_scaled import (
     render_nginx,
     running,
 )
+from deploy.servers import (
+    REDIS_SERVER,
+    Missing,
+    free_port,
+    postgres_bin,
+    require_model,
+)
 from polkuopas.settings import PROJECT_ROOT
 
-from .servers import REDIS_SERVER, Missing, free_port, postgres_bin, start_or_skip
+from .servers import start_or_skip
 
 COMPOSE = PROJECT_ROOT / "deploy" / "compose.yml"
 ENDPOINT_VAR = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)")
@@ -97,6 +103,46 @@ def test_rasa_gets_what_the_compose_rasa_services_get(tmp_path):
     assert ENDPOINTS == PROJECT_ROOT / "deploy" / "endpoints.yml"
 
 
+def test_both_rasa_servers_get_the_whole_time_limit(tmp_path, monkeypatch):
+    # The two Rasa servers load at once; the second one's wait counts from its
+    # own launch, not from what is left after the first one's. Stand-ins
+    # that answer the health URL after 1.5 s, under a limit of 2.5 s.
+    import sys
+
+    from deploy import run_scaled
+
+    site = tmp_path / "site"
+    (site / "webhooks" / "rest").mkdir(parents=True)
+    (site / "webhooks" / "rest" / "index.html").write_text("ok")
+    model = tmp_path / "model.tar.gz"
+    model.write_text("")
+
+    def stand_in(endpoints, credentials, port, *extra):
+        code = (
+            "import functools, http.server, sys, time; time.sleep(1.5); "
+            "h = functools.partial(http.server.SimpleHTTPRequestHandler, "
+            f"directory={str(site)!r}); "
+            "http.server.ThreadingHTTPServer(('127.0.0.1', int(sys.argv[1])), h)"
+            ".serve_forever()"
+        )
+        return [sys.executable, "-c", code, str(port)]
+
+    monkeypatch.setattr(run_scaled, "MODEL", model)
+    monkeypatch.setattr(run_scaled, "RASA_LIMIT", 2.5)
+    monkeypatch.setattr(run_scaled, "rasa_command", stand_in)
+    scaled = Scaled(tmp_path / "shape", 18080, say=lambda line: None)
+    scaled.log.mkdir(parents=True)
+    scaled.postgres = SimpleNamespace(port=5432, password="pw")
+    scaled.redis = SimpleNamespace(port=6379, password="pw")
+    actions = [SimpleNamespace(url=f"http://127.0.0.1:{n}") for n in (1, 2)]
+    try:
+        scaled.start_rasa(actions)
+        assert all(scaled.servers[name].up() for name in RASA_SERVICES)
+    finally:
+        for server in scaled.servers.values():
+            server.stop()
+
+
 # --- the shape running ---------------------------------------------------------
 
 
@@ -140,6 +186,15 @@ def tracker_events(scaled: Scaled, conversation: str) -> list[dict]:
             "SELECT data FROM events WHERE sender_id = %s ORDER BY id", (conversation,)
         ).fetchall()
     return [json.loads(row[0]) for row in rows]
+
+
+def suvis_conversations(scaled: Scaled) -> set[str]:
+    with psycopg.connect(scaled.postgres.url()) as db:
+        rows = db.execute(
+            "SELECT DISTINCT sender_id FROM events WHERE sender_id LIKE %s",
+            ("c:demo-suvi:%",),
+        ).fetchall()
+    return {row[0] for row in rows}
 
 
 @pytest.mark.rasa
@@ -211,3 +266,54 @@ def test_one_action_server_down_leaves_the_other_rasa_server_answering(scaled):
     finally:
         action.start(60)
     assert "Sari Lehtonen" in ask(first, question, token, "outage")
+
+
+@pytest.mark.rasa
+@pytest.mark.browser
+def test_the_widget_through_nginx_with_a_personal_link(scaled):
+    # Debian's Chromium (tests/browser), on the page nginx serves, talking to
+    # the Rasa servers through the same nginx.
+    from browser.browser_stack import CHROMIUM, CHROMIUM_ARGS
+    from playwright.sync_api import expect, sync_playwright
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    token = scaled.issue_token("demo-suvi")
+    questions = ["kuka on minun työvalmentajani?", "kuka on minun työvalmentajani?"]
+    before = suvis_conversations(scaled)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page(locale="fi-FI")
+            page.set_default_timeout(20_000)
+            # The address `make run-scaled` tells people to open.
+            page.goto(f"http://localhost:{scaled.port}/#token={token}")
+            assert token not in page.url
+            # The demo page has the widget open on it.
+            widget = page.locator("polkuopas-chat").first
+            expect(widget.locator(".pk-identity")).to_have_attribute(
+                "data-state", "valid"
+            )
+            bot = widget.locator(".pk-msg--bot .pk-bubble")
+            expect(bot.first).to_contain_text("Olen Polkuopas")
+            for number, question in enumerate(questions, start=1):
+                widget.locator(".pk-input").fill(question)
+                widget.locator(".pk-input").press("Enter")
+                expect(bot.nth(number)).to_contain_text("Sari Lehtonen")
+                expect(widget.locator(".pk-log")).to_have_attribute(
+                    "aria-busy", "false"
+                )
+        finally:
+            browser.close()
+    # Both turns kept, in order, in the one new conversation in PostgreSQL.
+    senders = suvis_conversations(scaled) - before
+    assert len(senders) == 1, senders
+    said = [
+        e["text"] for e in tracker_events(scaled, senders.pop()) if e["event"] == "user"
+    ]
+    # The widget's own greeting first (its payload), then the two questions.
+    assert said == ["/greet", *questions]
+    logs = b"".join(p.read_bytes() for p in scaled.log.glob("*.log"))
+    assert token.encode() not in logs

@@ -7,7 +7,8 @@ import socket
 
 import pytest
 
-from . import servers
+from deploy import servers
+
 from .conftest import start_or_skip
 
 MISSING = [

@@ -15,9 +15,8 @@ import subprocess
 
 import pytest
 
+from deploy.servers import Postgres, Redis
 from polkuopas.settings import PROJECT_ROOT
-
-from .servers import Postgres, Redis
 
 pytestmark = pytest.mark.rasa
 
