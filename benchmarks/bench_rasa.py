@@ -606,6 +606,13 @@ async def check_same(agent, stores: dict[str, Any], spacy_models, speedups):
                 f"{who}: {len(rows['stock'])} stored events with Rasa stock, "
                 f"{len(rows['shipped'])} as shipped"
             )
+            pairs = zip(rows["stock"], rows["shipped"], strict=False)
+            for index, (a, b) in enumerate(pairs):
+                if a != b:
+                    result["notes"].append(
+                        f"{who}: first different event {index + 1}: {a!r} / {b!r}"
+                    )
+                    break
     speedups.uninstall()
     spacy_models.set_unused(True)
     result["notes"] = result["notes"][:5]
