@@ -444,7 +444,18 @@ async def test_request_human_asks_first_and_records_nothing(services):
     )
     assert said(messages) == ["human_confirm", "human_reachable"]
     assert messages[0]["text"] == "Haluatko, että Anna Virtanen ottaa sinuun yhteyttä?"
-    assert [b["payload"] for b in messages[0]["buttons"]] == ["/affirm", "/deny"]
+    assert [b["payload"] for b in messages[0]["buttons"]] == [
+        '/affirm{"reachable":"aamupaiva"}',
+        '/affirm{"reachable":"iltapaiva"}',
+        '/affirm{"reachable":"milloin_vain"}',
+        "/deny",
+    ]
+    assert [b["title"] for b in messages[0]["buttons"]] == [
+        "Kyllä, aamupäivällä",
+        "Kyllä, iltapäivällä",
+        "Kyllä, milloin vain",
+        "Ei",
+    ]
     assert messages[1]["text"] == (
         "Anna Virtanen on yleensä tavoitettavissa ma ja ke klo 9–11."
     )
@@ -475,6 +486,31 @@ async def test_yes_right_after_the_offer_records_the_request(services):
     assert [(r["client_id"], r["role"], r["professional_id"]) for r in requests] == [
         ("demo-mika", "asiakasvastaava", "ky-laura")
     ]
+
+
+async def test_yes_keeps_what_was_asked_masked_and_when_to_call(services):
+    asked = {
+        "event": "user",
+        "text": "voiko joku soittaa 040 123 4567 rahasta",
+        "parse_data": {"intent": {"name": "request_human"}},
+    }
+    result = tracker(
+        client="demo-mika", intent="affirm", events=[asked, user_event("affirm")]
+    )
+    result.slots["contact_offer"] = 1
+    result.latest_message["entities"] = [{"entity": "reachable", "value": "iltapaiva"}]
+    await ActionConfirmContact(services).run(CollectingDispatcher(), result, {})
+    [request] = services.store.open_contact_requests()
+    assert (request["asked"], request["reachable"]) == (
+        "voiko joku soittaa [puhelinnumero] rahasta",
+        "iltapaiva",
+    )
+
+
+async def test_yes_by_typing_keeps_no_time_and_a_button_no_text(services):
+    messages, _ = await confirm(services, "affirm", offered_at=1)
+    [request] = services.store.open_contact_requests()
+    assert (request["asked"], request["reachable"]) == (None, None)
 
 
 async def test_no_records_nothing(services):

@@ -450,11 +450,15 @@ def test_personal_link_is_shown_once_with_a_qr_code(app, store):
 
 def test_inbox_shows_own_requests_and_marks_them_done(app, store):
     with store.transaction():
-        mine = store.add_contact_request("c1", "omatyontekija", "aa")
+        mine = store.add_contact_request(
+            "c1", "omatyontekija", "aa", "mistä saan bussirahat", "aamupaiva"
+        )
         others = store.add_contact_request("c2", "ohjaaja", "oo")
     anna = signed_in(app, "anna")
     page = anna.get("/tyotila/yhteydenotot")
     assert f'action="/tyotila/yhteydenotot/{mine}/hoidettu"' in page.text
+    assert "<dd>mistä saan bussirahat</dd>" in page.text
+    assert "<dd>aamupäivällä</dd>" in page.text
     assert f"/yhteydenotot/{others}/" not in page.text
     token = CSRF_RE.search(page.text).group(1)
     foreign = anna.post(

@@ -90,6 +90,15 @@ REMOVE_OFFER_SLOT = "remove_offer"
 CHAT_ACTOR = "asiakas (chat)"
 # The answers to an offer of contact: (label in the catalogue, payload).
 YES_NO = (("label_yes", "/affirm"), ("label_no", "/deny"))
+# The answers to an offer of contact: yes with when the client is best reached
+# (the entity `reachable`, shown in the worker's inbox), or no.
+REACHABLE = ("aamupaiva", "iltapaiva", "milloin_vain")
+CONTACT_ANSWERS = (
+    *((f"label_yes_{when}", f'/affirm{{"reachable":"{when}"}}') for when in REACHABLE),
+    ("label_no", "/deny"),
+)
+# The client's message kept with a contact request, masked, at most this long.
+ASKED_TEXT_MAX = 300
 # An answered message whose intent was below this is noted for the path
 # owners' learning pages as answered with low confidence (the fallback
 # threshold in bot/config.yml is 0.7: between the two, the assistant answered
@@ -108,6 +117,23 @@ def offer_is_fresh(tracker: Tracker, slot: str) -> bool:
     return isinstance(offered, int | float) and (
         user_messages(tracker) == int(offered) + 1
     )
+
+
+def asked_before(tracker: Tracker, number: int) -> str | None:
+    """The client's `number`th message (what led to the offer of contact),
+    personal data masked; None for a button's payload."""
+    texts = [e.get("text") or "" for e in tracker.events if e.get("event") == "user"]
+    if not 0 < number <= len(texts) or texts[number - 1].startswith("/"):
+        return None
+    return mask(texts[number - 1]).text.strip()[:ASKED_TEXT_MAX] or None
+
+
+def reachable(tracker: Tracker) -> str | None:
+    """When the client said they are best reached (the yes button they chose)."""
+    for entity in tracker.latest_message.get("entities") or []:
+        if entity.get("entity") == "reachable" and entity.get("value") in REACHABLE:
+            return entity["value"]
+    return None
 
 
 @dataclass(frozen=True)
@@ -264,10 +290,10 @@ class PolkuopasAction(Action):
             **self.services.messages.render(message, buttons=buttons, **values)
         )
 
-    def yes_no(self) -> list[dict[str, str]]:
+    def yes_no(self, answers=YES_NO) -> list[dict[str, str]]:
         """Kyllä and Ei buttons, as the catalogue words them."""
         texts = self.services.messages
-        return [{"title": texts.text(name), "payload": p} for name, p in YES_NO]
+        return [{"title": texts.text(name), "payload": p} for name, p in answers]
 
     def explain_identity(self, dispatcher: CollectingDispatcher, turn: Turn) -> None:
         """Say why personal details cannot be shown, and how to get a link."""
@@ -679,15 +705,16 @@ class ActionRequestHuman(PolkuopasAction):
     ) -> list[EventType]:
         main = main_contacts(view)
         pros: list[Professional] = main[1] if main else []
+        buttons = self.yes_no(CONTACT_ANSWERS)
         if not pros:
-            self.say(dispatcher, "human_confirm_nobody", buttons=self.yes_no())
+            self.say(dispatcher, "human_confirm_nobody", buttons=buttons)
         else:
             # One person by name: the request is recorded for the first of a pair.
             pro = pros[0]
             self.say(
                 dispatcher,
                 "fallback_coordinator" if after_miss else "human_confirm",
-                buttons=self.yes_no(),
+                buttons=buttons,
                 who=possessive(self.role_title(main[0])),
                 name=pro.name,
             )
@@ -741,16 +768,24 @@ class ActionConfirmContact(ActionRequestHuman):
         if view is None:
             self.say(dispatcher, "human_general")
             return [SlotSet(CONTACT_OFFER_SLOT, None)]
-        self.record(dispatcher, view)
+        self.record(
+            dispatcher, view, asked_before(tracker, int(offered)), reachable(tracker)
+        )
         return [SlotSet(CONTACT_OFFER_SLOT, None)]
 
-    def record(self, dispatcher: CollectingDispatcher, view: ClientView) -> None:
+    def record(
+        self,
+        dispatcher: CollectingDispatcher,
+        view: ClientView,
+        asked: str | None = None,
+        when: str | None = None,
+    ) -> None:
         main = main_contacts(view)
         store = self.services.store
         role, pros = main if main else (None, [])
         with store.transaction():
             store.add_contact_request(
-                view.client.id, role, pros[0].id if pros else None
+                view.client.id, role, pros[0].id if pros else None, asked, when
             )
         if not pros:
             self.say(dispatcher, "human_recorded_nobody")

@@ -549,8 +549,14 @@ class Store:
     # --- contact requests ---------------------------------------------------
 
     def add_contact_request(
-        self, client_id: str, role: str | None, pro_id: str | None
+        self,
+        client_id: str,
+        role: str | None,
+        pro_id: str | None,
+        asked: str | None = None,
+        reachable: str | None = None,
     ) -> int:
+        """A request for a call; `asked` is the client's message, masked."""
         table = self._writing()["contact_requests"]
         table.insert(
             {
@@ -560,6 +566,8 @@ class Store:
                 "created_at": iso(now_utc()),
                 "handled_at": None,
                 "handled_by": None,
+                "asked": asked,
+                "reachable": reachable,
             }
         )
         return table.last_pk

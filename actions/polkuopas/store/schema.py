@@ -180,6 +180,12 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX unanswered_path ON unanswered(path_id, created_at)
     """,
+    # 7: what the client asked when they asked for a call (their message,
+    # personal data masked) and when they are best reached, for the inbox.
+    """
+    ALTER TABLE contact_requests ADD COLUMN asked TEXT;
+    ALTER TABLE contact_requests ADD COLUMN reachable TEXT
+    """,
 ]
 
 # The same migrations for PostgreSQL, one for one (a test keeps the tables and
