@@ -20,7 +20,11 @@ The rule (`choose`): among the settings that keep the evaluation set answered
 right at least 95 % of the time (the issue's intent-accuracy target; with the
 pipeline's own fallback counted as wrong, accuracy and "answered right" are
 the same figure), take the one with the fewest dev questions answered wrong,
-then the most answered right, then the lowest threshold. The DIET ranking does
+then the most answered right, then the lowest threshold. If no setting keeps
+the evaluation set there, the safety target comes first: among the settings
+with at most 10 % of the dev questions answered wrong, the one with the most
+evaluation sentences answered right (then fewest dev wrong, lowest
+threshold); if none, the fewest dev questions answered wrong. The DIET ranking does
 not depend on the thresholds, so one parse per sentence serves the whole grid.
 """
 
@@ -37,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 AMBIGUITIES = (0.05, 0.1, 0.2, 0.3)
 EVAL_TARGET = 0.95
+WRONG_TARGET = 0.10
 
 
 @dataclass(frozen=True)
@@ -98,20 +103,28 @@ def accuracy(parsed: list[Parsed]) -> float:
 
 def choose(
     sets: dict[str, list[Parsed]], dev: str = "dev", evaluation: str = "eval"
-) -> tuple[float, float] | None:
-    """The grid setting the rule in the module docstring picks (None if none
-    keeps the evaluation set at the target)."""
-    candidates = []
-    for t in THRESHOLDS:
-        for a in AMBIGUITIES:
-            if rates(sets[evaluation], t, a)[ev.RIGHT] < EVAL_TARGET:
-                continue
-            r = rates(sets[dev], t, a)
-            candidates.append((r[ev.WRONG], -r[ev.RIGHT], t, a))
-    if not candidates:
-        return None
-    _, _, t, a = min(candidates)
-    return t, a
+) -> tuple[float, float]:
+    """The grid setting the rule in the module docstring picks."""
+    grid = [
+        (t, a, rates(sets[evaluation], t, a), rates(sets[dev], t, a))
+        for t in THRESHOLDS
+        for a in AMBIGUITIES
+    ]
+    keeping = [
+        (d[ev.WRONG], -d[ev.RIGHT], t, a)
+        for t, a, e, d in grid
+        if e[ev.RIGHT] >= EVAL_TARGET
+    ]
+    if keeping:
+        return min(keeping)[2:]
+    safe = [
+        (-e[ev.RIGHT], d[ev.WRONG], t, a)
+        for t, a, e, d in grid
+        if d[ev.WRONG] <= WRONG_TARGET
+    ]
+    if safe:
+        return min(safe)[2:]
+    return min((d[ev.WRONG], t, a) for t, a, _, d in grid)[1:]
 
 
 def pct(value: float) -> str:
@@ -148,14 +161,22 @@ def report(sets: dict[str, list[Parsed]], model: Path) -> str:
     chosen = choose(sets) if {"eval", "dev"} <= set(sets) else None
     lines.append("")
     if chosen:
+        e = rates(sets["eval"], *chosen)
+        d = rates(sets["dev"], *chosen)
+        kept = e[ev.RIGHT] >= EVAL_TARGET
         lines.append(
-            f"Chosen by the rule: threshold {chosen[0]}, ambiguity {chosen[1]} "
-            f"(evaluation set answered right at least {pct(EVAL_TARGET)}, then "
-            "fewest dev questions answered wrong, then most answered right)."
-        )
-    else:
-        lines.append(
-            f"No setting keeps the evaluation set answered right {pct(EVAL_TARGET)}."
+            f"Chosen by the rule: threshold {chosen[0]}, ambiguity {chosen[1]}: "
+            f"eval right {pct(e[ev.RIGHT])}, dev right {pct(d[ev.RIGHT])} / "
+            f"unsure {pct(d[ev.UNSURE])} / wrong {pct(d[ev.WRONG])}. "
+            + (
+                f"It keeps the evaluation set answered right at least "
+                f"{pct(EVAL_TARGET)} with the fewest dev questions answered wrong."
+                if kept
+                else f"No setting keeps the evaluation set answered right "
+                f"{pct(EVAL_TARGET)}; among those with at most "
+                f"{pct(WRONG_TARGET)} of the dev questions answered wrong, this "
+                "one answers the most evaluation sentences right."
+            )
         )
     return "\n".join(lines) + "\n"
 

@@ -41,6 +41,19 @@ def test_the_rule_keeps_the_evaluation_set_and_then_minimises_wrong():
     # 0.7 is the lowest threshold that makes the first dev question unsure
     # while keeping the evaluation set at 95 %.
     assert cf.choose({"eval": evaluation, "dev": dev}) == (0.7, 0.05)
-    # No setting keeps the evaluation set: no choice.
-    low = [parsed("greet", ("greet", 0.2), ("thank", 0.1))]
-    assert cf.choose({"eval": low, "dev": dev}) is None
+
+
+def test_without_the_evaluation_target_the_safety_target_comes_first():
+    # The evaluation set is never at 95 %; every threshold up to 0.7 answers
+    # 90 % of it right and keeps the dev set at most 10 % wrong, and of those
+    # 0.7 answers the fewest dev questions wrong.
+    evaluation = [parsed("greet", ("greet", 0.75), ("thank", 0.1))] * 9 + [
+        parsed("thank", ("greet", 0.95), ("thank", 0.01))
+    ]
+    dev = [parsed("out_of_scope", ("ask_contact", 0.62), ("greet", 0.2))] + [
+        parsed("out_of_scope", ("out_of_scope", 0.99), ("greet", 0.0))
+    ] * 9
+    assert cf.choose({"eval": evaluation, "dev": dev}) == (0.7, 0.05)
+    # Nothing is safe either: the fewest dev questions answered wrong.
+    unsafe = [parsed("out_of_scope", ("ask_contact", 0.99), ("greet", 0.0))]
+    assert cf.choose({"eval": evaluation, "dev": unsafe}) == (0.3, 0.05)
