@@ -11,8 +11,11 @@ default: bot/config-default.yml), parses every sentence of `tests/nlu/eval.yml`
 exact span, training time, mean parse latency, and the most frequent intent
 confusions of the first config. The Markdown report goes to --out.
 
-Both models also parse `tests/nlu/realworld.yml` (questions copied from public
-pages, never trained on). For both sets the report counts the three outcomes a
+Both models also parse `tests/nlu/dev.yml` (the development set: questions
+copied from public pages, on which the settings are chosen) and
+`tests/nlu/realworld.yml` (the report set: other questions copied from public
+pages, used for nothing but this report); neither is trained on. For every set
+the report counts the three outcomes a
 client meets: answered right, honestly unsure (the top intent is below the
 FallbackClassifier threshold of bot/config.yml, or the two best are within its
 ambiguity threshold, so the assistant asks back) and answered wrong, and lists
@@ -70,6 +73,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NLU_DIR = ROOT / "data" / "nlu"
 EVAL_FILE = ROOT / "tests" / "nlu" / "eval.yml"
 REALWORLD_FILE = ROOT / "tests" / "nlu" / "realworld.yml"
+DEV_FILE = ROOT / "tests" / "nlu" / "dev.yml"
 CONFIGS = {
     "ours": ROOT / "bot" / "config.yml",
     "default": ROOT / "bot" / "config-default.yml",
@@ -692,7 +696,7 @@ def outcome_sections(
         "second (the FallbackClassifier thresholds of `bot/config.yml`, applied "
         "to both pipelines), so the assistant asks what was meant instead of "
         "answering. *Answered wrong*: a confident answer to another question. "
-        "A path question (`question:<topic>` in `tests/nlu/realworld.yml`) is "
+        "A path question (`question:<topic>` in the copied sets) is "
         f"right only as `{question_intent('<topic>')}` "
         "(`question_intent` in `benchmarks/eval_nlu.py`). Intent accuracy counts "
         "`nlu_fallback` as wrong.",
@@ -749,13 +753,16 @@ def markdown(
             f"examples, {sum(len(e.roles) for e in eval_examples)} annotated roles, "
             "never trained on"
         )
-    realworld = [r for name, r in outcome_rows or [] if name == _rel(REALWORLD_FILE)]
-    if realworld and realworld[0].outcomes:
-        parts.append(
-            f"- real-world set: `{_rel(REALWORLD_FILE)}` — "
-            f"{realworld[0].outcomes.n} questions copied from public pages, "
-            "never trained on"
-        )
+    for path, what in (
+        (DEV_FILE, "development set (settings are chosen on it)"),
+        (REALWORLD_FILE, "real-world set (for this report only)"),
+    ):
+        found = [r for name, r in outcome_rows or [] if name == _rel(path)]
+        if found and found[0].outcomes:
+            parts.append(
+                f"- {what}: `{_rel(path)}` — {found[0].outcomes.n} questions "
+                "copied from public pages, never trained on"
+            )
     parts += [
         "",
         note,
@@ -788,11 +795,15 @@ def markdown(
 # --- commands ------------------------------------------------------------------
 
 
-def evaluation_sets(realworld: Path | None) -> list[tuple[str, list[Example]]]:
-    """The sets every model is measured on: eval.yml, and the real-world set."""
+def evaluation_sets(
+    realworld: Path | None, dev: Path | None = DEV_FILE
+) -> list[tuple[str, list[Example]]]:
+    """The sets every model is measured on: eval.yml, the development set and
+    the real-world set (the copied ones when their files exist)."""
     sets = [(_rel(EVAL_FILE), load_examples(EVAL_FILE))]
-    if realworld is not None and realworld.is_file():
-        sets.append((_rel(realworld), load_realworld(realworld)))
+    for copied in (dev, realworld):
+        if copied is not None and copied.is_file():
+            sets.append((_rel(copied), load_realworld(copied)))
     return sets
 
 
@@ -991,12 +1002,11 @@ def main(argv: list[str] | None = None) -> int:
                 title = "NLU evaluation: our pipeline against Rasa's default"
                 note = (
                     "Both models are trained on `data/nlu/` in this run and "
-                    "tested on `tests/nlu/eval.yml`"
-                    + (
-                        f" and `{_rel(args.realworld)}`."
-                        if len({name for name, _ in rows}) > 1
-                        else "."
+                    "tested on "
+                    + ", ".join(
+                        f"`{name}`" for name in dict.fromkeys(n for n, _ in rows)
                     )
+                    + "."
                 )
         except TrainingFailed as exc:
             say(f"error: {exc}")

@@ -291,3 +291,11 @@ def test_the_real_file_loads_whole():
     examples = ev.load_realworld(ev.REALWORLD_FILE)
     assert len(examples) == len(data["questions"]) > 0
     assert all(e.intent and "question:" not in e.intent for e in examples)
+
+
+def test_the_development_set_loads_whole_and_is_measured_apart():
+    data = yaml.safe_load(ev.DEV_FILE.read_text(encoding="utf-8"))
+    examples = ev.load_realworld(ev.DEV_FILE)
+    assert len(examples) == len(data["questions"]) > 0
+    assert all(e.intent and "question:" not in e.intent for e in examples)
+    assert ev.DEV_FILE != ev.REALWORLD_FILE
