@@ -94,7 +94,9 @@ YES_NO = (("label_yes", "/affirm"), ("label_no", "/deny"))
 # (the entity `reachable`, shown in the worker's inbox), or no.
 REACHABLE = ("aamupaiva", "iltapaiva", "milloin_vain")
 CONTACT_ANSWERS = (
-    *((f"label_yes_{when}", f'/affirm{{"reachable":"{when}"}}') for when in REACHABLE),
+    ("label_yes_aamupaiva", '/affirm{"reachable":"aamupaiva"}'),
+    ("label_yes_iltapaiva", '/affirm{"reachable":"iltapaiva"}'),
+    ("label_yes_milloin_vain", '/affirm{"reachable":"milloin_vain"}'),
     ("label_no", "/deny"),
 )
 # The client's message kept with a contact request, masked, at most this long.
