@@ -18,13 +18,15 @@ numbers, the password policy) give the form's message, in Finnish.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from functools import partial
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from polkuopas.admin import HOURS_MAX, STAFF_ROLES
+from polkuopas.admin import HOURS_MAX, STAFF_ROLES, Admin
 from polkuopas.catalog import Catalog
 from polkuopas.errors import Conflict, Invalid, PolkuopasError
 from polkuopas.passwords import MIN_LENGTH
@@ -33,6 +35,7 @@ from polkuopas.web.api import CatalogDep, StoreDep
 from polkuopas.web.staff.session import (
     PREFIX,
     StaffDep,
+    StaffForm,
     StaffFormDep,
     render,
     require_client_work,
@@ -72,6 +75,37 @@ def done_message(request: Request) -> str | None:
 
 def blank_none(value: str) -> str | None:
     return value or None
+
+
+def admin_change(
+    form: StaffForm,
+    store: Store,
+    catalog: Catalog,
+    change: Callable[[Admin], object],
+    again: Callable[..., Response],
+    problem: Callable[[PolkuopasError], tuple[str, str]],
+    done: str,
+    refusal: tuple[str, str] | None = None,
+) -> Response:
+    """An admin's change from a form, post/redirect/get.
+
+    `require_admin` runs here (again, for the routes that check it before
+    their 404), so nothing is written without it. Then `refusal` (the field and
+    text of a check the form did not pass) or a change refused (`problem`
+    gives the field and text for the error) shows the form's page `again`
+    (400); a change made sends the browser to `done`. `change` gets the staff
+    member's `Admin`.
+    """
+    require_admin(form.session)
+    if refusal is None:
+        try:
+            change(staff_admin(store, catalog, form.session))
+        except PolkuopasError as exc:
+            refusal = problem(exc)
+        else:
+            return RedirectResponse(done, status_code=303)
+    field, text = refusal
+    return again(status=400, error=text, error_field=field)
 
 
 # --- adding a client ------------------------------------------------------------
@@ -244,11 +278,13 @@ async def professionals(
 async def add_professional(
     request: Request, form: StaffFormDep, store: StoreDep, catalog: CatalogDep
 ):
-    require_admin(form.session)
     keys = ("id", "name", "role", "organisation", "phone", "email", "hours")
     values = {k: form.get(k) for k in keys}
-    try:
-        staff_admin(store, catalog, form.session).add_professional(
+    return admin_change(
+        form,
+        store,
+        catalog,
+        lambda admin: admin.add_professional(
             values["id"],
             values["name"],
             values["role"],
@@ -256,13 +292,11 @@ async def add_professional(
             blank_none(values["phone"]),
             blank_none(values["email"]),
             blank_none(values["hours"][:HOURS_MAX]),
-        )
-    except PolkuopasError as exc:
-        field, text = pro_problem(exc)
-        return pros_page(
-            request, form.session, store, catalog, 400, text, field, values
-        )
-    return RedirectResponse(f"{PROS}?tehty=ammattilainen", status_code=303)
+        ),
+        partial(pros_page, request, form.session, store, catalog, values=values),
+        pro_problem,
+        f"{PROS}?tehty=ammattilainen",
+    )
 
 
 def pro_page(
@@ -325,16 +359,17 @@ async def edit_professional(
     if store.find_professional(pro_id) is None:
         raise HTTPException(404, "unknown professional")
     values = {k: form.get(k) for k in ("phone", "email", "hours")}
-    try:
-        staff_admin(store, catalog, form.session).update_professional(
+    return admin_change(
+        form,
+        store,
+        catalog,
+        lambda admin: admin.update_professional(
             pro_id, values["phone"], values["email"], values["hours"]
-        )
-    except PolkuopasError as exc:
-        field, text = pro_problem(exc)
-        return pro_page(
-            request, form.session, store, catalog, pro_id, 400, text, field, values
-        )
-    return RedirectResponse(f"{PROS}/{pro_id}?tehty=tiedot", status_code=303)
+        ),
+        partial(pro_page, request, form.session, store, catalog, pro_id, values=values),
+        pro_problem,
+        f"{PROS}/{pro_id}?tehty=tiedot",
+    )
 
 
 # --- staff accounts ---------------------------------------------------------------
@@ -408,22 +443,22 @@ async def staff_list(
 async def add_staff(
     request: Request, form: StaffFormDep, store: StoreDep, catalog: CatalogDep
 ):
-    require_admin(form.session)
     values = {k: form.get(k) for k in ("id", "name", "email", "role", "pro")}
-    try:
-        staff_admin(store, catalog, form.session).add_staff(
+    return admin_change(
+        form,
+        store,
+        catalog,
+        lambda admin: admin.add_staff(
             values["id"],
             values["name"],
             values["email"],
             values["role"],
             blank_none(values["pro"]),
-        )
-    except PolkuopasError as exc:
-        field, text = staff_problem(exc)
-        return staff_list_page(
-            request, form.session, store, catalog, 400, text, field, values
-        )
-    return RedirectResponse(f"{STAFF}/{values['id']}?tehty=lisatty", status_code=303)
+        ),
+        partial(staff_list_page, request, form.session, store, catalog, values=values),
+        staff_problem,
+        f"{STAFF}/{values['id']}?tehty=lisatty",
+    )
 
 
 def member_page(
@@ -469,6 +504,35 @@ def known_member(store: Store, staff_id: str) -> None:
         raise HTTPException(404, "unknown staff member")
 
 
+def member_change(
+    request: Request,
+    form: StaffForm,
+    store: Store,
+    catalog: Catalog,
+    staff_id: str,
+    change: Callable[[Admin], object],
+    problem: Callable[[PolkuopasError], str],
+    field: str,
+    done: str,
+    refusal: str | None = None,
+) -> Response:
+    """`admin_change` on a staff member's page: an admin only, a known
+    member only (404), the text by the form `field`, back to the page with
+    `done` saying what was done."""
+    require_admin(form.session)
+    known_member(store, staff_id)
+    return admin_change(
+        form,
+        store,
+        catalog,
+        change,
+        partial(member_page, request, form.session, store, catalog, staff_id),
+        lambda exc: (field, problem(exc)),
+        member_url(staff_id, done),
+        None if refusal is None else (field, refusal),
+    )
+
+
 @router.get("/henkilosto/{staff_id}")
 async def member(
     staff_id: str,
@@ -489,23 +553,16 @@ async def change_member(
     store: StoreDep,
     catalog: CatalogDep,
 ):
-    require_admin(form.session)
-    known_member(store, staff_id)
-
-    def failed(text: str) -> Response:
-        return member_page(
-            request, form.session, store, catalog, staff_id, 400, text, "rooli"
-        )
-
-    if staff_id == form.session.staff.id:
-        return failed("Et voi muuttaa omaa rooliasi. Pyydä toista ylläpitäjää.")
-    try:
-        staff_admin(store, catalog, form.session).change_staff(
+    own = staff_id == form.session.staff.id
+    return member_change(
+        request, form, store, catalog, staff_id,
+        lambda admin: admin.change_staff(
             staff_id, form.get("role"), blank_none(form.get("pro"))
-        )
-    except PolkuopasError as exc:
-        return failed(staff_problem(exc)[1])
-    return RedirectResponse(member_url(staff_id, "muutettu"), status_code=303)
+        ),
+        lambda exc: staff_problem(exc)[1],
+        "rooli", "muutettu",
+        "Et voi muuttaa omaa rooliasi. Pyydä toista ylläpitäjää." if own else None,
+    )  # fmt: skip
 
 
 @router.post("/henkilosto/{staff_id}/polut")
@@ -516,17 +573,13 @@ async def member_paths(
     store: StoreDep,
     catalog: CatalogDep,
 ):
-    require_admin(form.session)
-    known_member(store, staff_id)
     chosen = [p for p in catalog.paths if form.get(f"polku-{p}") == "kylla"]
-    try:
-        staff_admin(store, catalog, form.session).set_staff_paths(staff_id, chosen)
-    except PolkuopasError:
-        text = "Polkuja voi liittää vain polun omistajalle."
-        return member_page(
-            request, form.session, store, catalog, staff_id, 400, text, "polut"
-        )
-    return RedirectResponse(member_url(staff_id, "polut"), status_code=303)
+    return member_change(
+        request, form, store, catalog, staff_id,
+        lambda admin: admin.set_staff_paths(staff_id, chosen),
+        lambda exc: "Polkuja voi liittää vain polun omistajalle.",
+        "polut", "polut",
+    )  # fmt: skip
 
 
 PASSWORD_PROBLEMS = (
@@ -582,20 +635,14 @@ async def disable_member(
     store: StoreDep,
     catalog: CatalogDep,
 ):
-    require_admin(form.session)
-    known_member(store, staff_id)
-
-    def failed(text: str) -> Response:
-        return member_page(
-            request, form.session, store, catalog, staff_id, 400, text, "pois"
-        )
-
+    refusal = None
     if staff_id == form.session.staff.id:
-        return failed("Et voi poistaa omaa tunnustasi käytöstä.")
-    if form.get("confirm") != "kylla":
-        return failed("Vahvista poistaminen käytöstä rastittamalla ruutu.")
-    try:
-        staff_admin(store, catalog, form.session).disable_staff(staff_id)
-    except PolkuopasError:
-        return failed("Käyttäjä on jo poistettu käytöstä.")
-    return RedirectResponse(member_url(staff_id, "pois"), status_code=303)
+        refusal = "Et voi poistaa omaa tunnustasi käytöstä."
+    elif form.get("confirm") != "kylla":
+        refusal = "Vahvista poistaminen käytöstä rastittamalla ruutu."
+    return member_change(
+        request, form, store, catalog, staff_id,
+        lambda admin: admin.disable_staff(staff_id),
+        lambda exc: "Käyttäjä on jo poistettu käytöstä.",
+        "pois", "pois", refusal,
+    )  # fmt: skip

@@ -11,6 +11,7 @@ the actor. After a change the browser is sent back to the client page
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
@@ -18,6 +19,7 @@ import segno
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from polkuopas.admin import Admin
 from polkuopas.answers import clock, load_view, main_contacts, path_payload
 from polkuopas.catalog import Catalog
 from polkuopas.errors import PolkuopasError
@@ -27,6 +29,7 @@ from polkuopas.web.bundle import PATH_CSS_NAME
 from polkuopas.web.staff.session import (
     PREFIX,
     StaffDep,
+    StaffForm,
     StaffFormDep,
     render,
     require_client_work,
@@ -185,6 +188,65 @@ def change_failed(
     )
 
 
+def try_change(
+    request: Request,
+    form: StaffForm,
+    store: Store,
+    catalog: Catalog,
+    client_id: str,
+    change: Callable[[Admin], object],
+    failure: str,
+    field: str,
+    *,
+    refusal: str | None = None,
+    errors: tuple[type[Exception], ...] = (PolkuopasError,),
+    keep: tuple[str, ...] = (),
+) -> Response | None:
+    """A change on the client page, or None when it was made.
+
+    The client is found through `visible_client` first (the same 404 as an
+    unknown id), so nothing is written for a client the staff member may not
+    see. Then `refusal` (a check the form did not pass) or a change refused
+    with one of `errors` shows the client page again (400) with the text by
+    the form `field`, and the form fields named in `keep` as they were sent, so
+    nothing written is lost. `change` gets the staff member's `Admin`.
+    """
+    visible_client(store, form.session, client_id)
+    if refusal is None:
+        try:
+            change(staff_admin(store, catalog, form.session))
+        except errors:
+            refusal = failure
+        else:
+            return None
+    sent = {name: form.get(name) for name in keep}
+    return change_failed(
+        request, form.session, store, catalog, client_id, refusal, field, sent
+    )
+
+
+def client_change(
+    request: Request,
+    form: StaffForm,
+    store: Store,
+    catalog: Catalog,
+    client_id: str,
+    change: Callable[[Admin], object],
+    failure: str,
+    field: str,
+    done: str,
+    **options: Any,  # refusal, errors, keep: as in `try_change`
+) -> Response:
+    """`try_change`, and when the change was made the browser back on the
+    client page (post/redirect/get), `done` saying what was done."""
+    failed = try_change(
+        request, form, store, catalog, client_id, change, failure, field, **options
+    )
+    if failed is not None:
+        return failed
+    return RedirectResponse(client_url(client_id, done), status_code=303)
+
+
 @router.post("/asiakkaat/{client_id}/siirra")
 async def move_client(
     client_id: str,
@@ -193,16 +255,12 @@ async def move_client(
     store: StoreDep,
     catalog: CatalogDep,
 ):
-    visible_client(store, form.session, client_id)
-    target = form.get("to") or None
-    try:
-        staff_admin(store, catalog, form.session).advance(client_id, target)
-    except PolkuopasError:
-        text = "Siirto ei onnistunut. Valitse yksi sallituista seuraavista vaiheista."
-        return change_failed(
-            request, form.session, store, catalog, client_id, text, "siirra"
-        )
-    return RedirectResponse(client_url(client_id, "siirretty"), status_code=303)
+    return client_change(
+        request, form, store, catalog, client_id,
+        lambda admin: admin.advance(client_id, form.get("to") or None),
+        "Siirto ei onnistunut. Valitse yksi sallituista seuraavista vaiheista.",
+        "siirra", "siirretty",
+    )  # fmt: skip
 
 
 @router.post("/asiakkaat/{client_id}/nimea")
@@ -213,20 +271,13 @@ async def assign_professional(
     store: StoreDep,
     catalog: CatalogDep,
 ):
-    visible_client(store, form.session, client_id)
-    try:
-        staff_admin(store, catalog, form.session).assign(
-            client_id, form.get("role"), form.get("pro")
-        )
-    except PolkuopasError:
-        text = (
-            "Nimeäminen ei onnistunut. Valitse rooli ja ammattilainen. "
-            "Sama ammattilainen voi olla samassa roolissa vain kerran."
-        )
-        return change_failed(
-            request, form.session, store, catalog, client_id, text, "nimea"
-        )
-    return RedirectResponse(client_url(client_id, "nimetty"), status_code=303)
+    return client_change(
+        request, form, store, catalog, client_id,
+        lambda admin: admin.assign(client_id, form.get("role"), form.get("pro")),
+        "Nimeäminen ei onnistunut. Valitse rooli ja ammattilainen. "
+        "Sama ammattilainen voi olla samassa roolissa vain kerran.",
+        "nimea", "nimetty",
+    )  # fmt: skip
 
 
 @router.post("/asiakkaat/{client_id}/poista-nimeaminen")
@@ -237,16 +288,14 @@ async def unassign_professional(
     store: StoreDep,
     catalog: CatalogDep,
 ):
-    visible_client(store, form.session, client_id)
-    try:
-        staff_admin(store, catalog, form.session).unassign(
-            client_id, form.get("role"), form.get("pro")
-        )
-    except PolkuopasError:
-        text = "Nimeämistä ei löytynyt. Se on ehkä jo poistettu."
-        return change_failed(
-            request, form.session, store, catalog, client_id, text, "nimetyt"
-        )
+    failed = try_change(
+        request, form, store, catalog, client_id,
+        lambda admin: admin.unassign(client_id, form.get("role"), form.get("pro")),
+        "Nimeämistä ei löytynyt. Se on ehkä jo poistettu.",
+        "nimetyt",
+    )  # fmt: skip
+    if failed is not None:
+        return failed
     # A worker who removed themselves no longer sees the client.
     if visible_after(store, form.session, client_id):
         return RedirectResponse(client_url(client_id, "poistettu"), status_code=303)
@@ -269,23 +318,20 @@ async def end_service(
     store: StoreDep,
     catalog: CatalogDep,
 ):
-    visible_client(store, form.session, client_id)
-    text = "Palvelun päättäminen ei onnistunut. Tarkista päivämäärä."
-    if form.get("confirm") != "kylla":
-        text = "Vahvista päättäminen rastittamalla ruutu."
-        return change_failed(
-            request, form.session, store, catalog, client_id, text, "paata"
-        )
-    try:
+    def end(admin: Admin) -> None:
         ended_on = date.fromisoformat(form.get("on")) if form.get("on") else None
         if ended_on and ended_on > date.today():
             raise ValueError("in the future")
-        staff_admin(store, catalog, form.session).end(client_id, ended_on)
-    except (PolkuopasError, ValueError):
-        return change_failed(
-            request, form.session, store, catalog, client_id, text, "paata"
-        )
-    return RedirectResponse(client_url(client_id, "paatetty"), status_code=303)
+        admin.end(client_id, ended_on)
+
+    confirmed = form.get("confirm") == "kylla"
+    return client_change(
+        request, form, store, catalog, client_id, end,
+        "Palvelun päättäminen ei onnistunut. Tarkista päivämäärä.",
+        "paata", "paatetty",
+        refusal=None if confirmed else "Vahvista päättäminen rastittamalla ruutu.",
+        errors=(PolkuopasError, ValueError),
+    )  # fmt: skip
 
 
 def qr_svg(link: str) -> str:

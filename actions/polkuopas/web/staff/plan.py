@@ -16,20 +16,17 @@ from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import RedirectResponse, Response
 
+from polkuopas.admin import Admin
 from polkuopas.answers import clock, load_own_path, load_view, meeting_is_past
-from polkuopas.catalog import Catalog
 from polkuopas.errors import PolkuopasError
 from polkuopas.store import Store
 from polkuopas.web.api import CatalogDep, StoreDep
-from polkuopas.web.staff.clients import DONE, change_failed, client_url
+from polkuopas.web.staff.clients import DONE, client_change
 from polkuopas.web.staff.session import (
     StaffDep,
-    StaffForm,
     StaffFormDep,
     render,
-    staff_admin,
     visible_client,
 )
 
@@ -67,17 +64,6 @@ def own_path_context(store: Store, client_id: str) -> dict[str, Any]:
     }
 
 
-def refused(
-    request: Request, form: StaffForm, store: Store, catalog: Catalog,
-    client_id: str, text: str, field: str, fields: tuple[str, ...],
-) -> Response:  # fmt: skip
-    """The client page again, with the form's fields as they were sent."""
-    sent = {name: form.get(name) for name in fields}
-    return change_failed(
-        request, form.session, store, catalog, client_id, text, field, sent=sent
-    )
-
-
 def day(value: str) -> date | None:
     try:
         return date.fromisoformat(value) if value else None
@@ -93,24 +79,21 @@ async def set_meeting(
     store: StoreDep,
     catalog: CatalogDep,
 ):
-    visible_client(store, form.session, client_id)
-    meets_on = day(form.get("on"))
-    try:
+    def meet(admin: Admin) -> None:
+        meets_on = day(form.get("on"))
         if meets_on is None:
             raise ValueError("no date")
-        staff_admin(store, catalog, form.session).set_meeting(
+        admin.set_meeting(
             client_id, meets_on, form.get("at"), form.get("place"), form.get("with")
         )
-    except (PolkuopasError, ValueError):
-        text = (
-            "Tapaamisen tallentaminen ei onnistunut. Anna päivä (tänään tai "
-            "myöhemmin), kellonaika, paikka ja kenen kanssa."
-        )
-        return refused(
-            request, form, store, catalog, client_id, text, "tapaaminen",
-            MEETING_FIELDS,
-        )  # fmt: skip
-    return RedirectResponse(client_url(client_id, "tapaaminen"), status_code=303)
+
+    return client_change(
+        request, form, store, catalog, client_id, meet,
+        "Tapaamisen tallentaminen ei onnistunut. Anna päivä (tänään tai "
+        "myöhemmin), kellonaika, paikka ja kenen kanssa.",
+        "tapaaminen", "tapaaminen",
+        errors=(PolkuopasError, ValueError), keep=MEETING_FIELDS,
+    )  # fmt: skip
 
 
 @router.post("/asiakkaat/{client_id}/tapaaminen/poista")
@@ -121,17 +104,12 @@ async def clear_meeting(
     store: StoreDep,
     catalog: CatalogDep,
 ):
-    visible_client(store, form.session, client_id)
-    try:
-        staff_admin(store, catalog, form.session).clear_meeting(client_id)
-    except PolkuopasError:
-        text = "Tapaamista ei löytynyt. Se on ehkä jo poistettu."
-        return change_failed(
-            request, form.session, store, catalog, client_id, text, "tapaaminen"
-        )
-    return RedirectResponse(
-        client_url(client_id, "tapaaminen-poistettu"), status_code=303
-    )
+    return client_change(
+        request, form, store, catalog, client_id,
+        lambda admin: admin.clear_meeting(client_id),
+        "Tapaamista ei löytynyt. Se on ehkä jo poistettu.",
+        "tapaaminen", "tapaaminen-poistettu",
+    )  # fmt: skip
 
 
 @router.post("/asiakkaat/{client_id}/oma-polku")
@@ -142,31 +120,26 @@ async def add_item(
     store: StoreDep,
     catalog: CatalogDep,
 ):
-    visible_client(store, form.session, client_id)
-    if form.get("agreed") != "kylla":
-        text = (
-            "Kirjausta ei tallennettu. Kirjoita vain se, mihin asiakas suostuu, "
-            "ja rastita ruutu, kun asiakas on suostunut."
-        )
-        return refused(
-            request, form, store, catalog, client_id, text, "oma-polku", ITEM_FIELDS
-        )
-    due = day(form.get("due"))
-    try:
+    def write(admin: Admin) -> None:
+        due = day(form.get("due"))
         if form.get("due") and due is None:
             raise ValueError("bad date")
-        staff_admin(store, catalog, form.session).add_own_path_item(
+        admin.add_own_path_item(
             client_id, form.get("kind"), form.get("text"), due, client_agreed=True
         )
-    except (PolkuopasError, ValueError):
-        text = (
-            "Kirjausta ei tallennettu. Valitse laji ja kirjoita teksti "
-            "(enintään 500 merkkiä). Sovitulle tehtävälle anna päivä."
-        )
-        return refused(
-            request, form, store, catalog, client_id, text, "oma-polku", ITEM_FIELDS
-        )
-    return RedirectResponse(client_url(client_id, "kirjattu"), status_code=303)
+
+    agreed = form.get("agreed") == "kylla"
+    return client_change(
+        request, form, store, catalog, client_id, write,
+        "Kirjausta ei tallennettu. Valitse laji ja kirjoita teksti "
+        "(enintään 500 merkkiä). Sovitulle tehtävälle anna päivä.",
+        "oma-polku", "kirjattu",
+        refusal=None if agreed else (
+            "Kirjausta ei tallennettu. Kirjoita vain se, mihin asiakas suostuu, "
+            "ja rastita ruutu, kun asiakas on suostunut."
+        ),
+        errors=(PolkuopasError, ValueError), keep=ITEM_FIELDS,
+    )  # fmt: skip
 
 
 @router.post("/asiakkaat/{client_id}/oma-polku/{item_id}/poista")
@@ -178,17 +151,12 @@ async def remove_item(
     store: StoreDep,
     catalog: CatalogDep,
 ):
-    visible_client(store, form.session, client_id)
-    try:
-        staff_admin(store, catalog, form.session).remove_own_path_item(
-            client_id, item_id
-        )
-    except PolkuopasError:
-        text = "Kirjausta ei löytynyt. Se on ehkä jo poistettu."
-        return change_failed(
-            request, form.session, store, catalog, client_id, text, "oma-polku"
-        )
-    return RedirectResponse(client_url(client_id, "kirjaus-poistettu"), status_code=303)
+    return client_change(
+        request, form, store, catalog, client_id,
+        lambda admin: admin.remove_own_path_item(client_id, item_id),
+        "Kirjausta ei löytynyt. Se on ehkä jo poistettu.",
+        "oma-polku", "kirjaus-poistettu",
+    )  # fmt: skip
 
 
 @router.get("/asiakkaat/{client_id}/oma-polku")
