@@ -122,6 +122,25 @@ def expect_200(status: int, body: bytes) -> str | None:
     return None if status == 200 else f"HTTP {status}: {body[:200]!r}"
 
 
+async def exchange(
+    conn: Connection, raw: bytes, since: float, run: Run, check: Check
+) -> None:
+    """Send one request and note its latency from `since`, or its error (a
+    failed connection is closed; the next send opens a new one)."""
+    try:
+        status, body = await conn.send(raw)
+    except (OSError, asyncio.IncompleteReadError, HttpError) as exc:
+        run.errors += 1
+        run.first_error = run.first_error or repr(exc)
+        await conn.close()
+        return
+    run.latencies.append(time.perf_counter() - since)
+    problem = check(status, body)
+    if problem:
+        run.errors += 1
+        run.first_error = run.first_error or problem
+
+
 async def closed_loop(
     host: str,
     port: int,
@@ -146,19 +165,7 @@ async def closed_loop(
                     break
                 if new_connection_each:
                     await conn.close()
-                start = time.perf_counter()
-                try:
-                    status, body = await conn.send(raw)
-                except (OSError, asyncio.IncompleteReadError, HttpError) as exc:
-                    run.errors += 1
-                    run.first_error = run.first_error or repr(exc)
-                    await conn.close()
-                    continue
-                run.latencies.append(time.perf_counter() - start)
-                problem = check(status, body)
-                if problem:
-                    run.errors += 1
-                    run.first_error = run.first_error or problem
+                await exchange(conn, raw, time.perf_counter(), run, check)
         finally:
             await conn.close()
 
@@ -201,18 +208,7 @@ async def paced(
                     await asyncio.sleep(wait)
                 elif time.perf_counter() > deadline:
                     break
-                try:
-                    status, body = await conn.send(raw)
-                except (OSError, asyncio.IncompleteReadError, HttpError) as exc:
-                    run.errors += 1
-                    run.first_error = run.first_error or repr(exc)
-                    await conn.close()
-                    continue
-                run.latencies.append(time.perf_counter() - due)
-                problem = check(status, body)
-                if problem:
-                    run.errors += 1
-                    run.first_error = run.first_error or problem
+                await exchange(conn, raw, due, run, check)
         finally:
             await conn.close()
 
