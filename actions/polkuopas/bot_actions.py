@@ -1023,16 +1023,28 @@ class ActionOtherLanguage(PolkuopasAction):
         return None
 
 
-class ActionNextMeeting(PolkuopasAction):
-    """ "Milloin on seuraava tapaaminen?": the meeting the worker wrote down."""
-
-    NAME = "action_next_meeting"
+class OwnPathAction(PolkuopasAction):
+    """A question about the client's own path or next meeting: only with the
+    client's identity; `answer_own` gets what the worker wrote with them."""
 
     def answer(self, dispatcher, turn, tracker):
         if turn.view is None:
             self.explain_identity(dispatcher, turn)
             return None
-        meeting = load_own_path(self.services.store, turn.view.client.id).meeting
+        own = load_own_path(self.services.store, turn.view.client.id)
+        return self.answer_own(dispatcher, own, tracker)
+
+    def answer_own(self, dispatcher, own, tracker) -> list[EventType] | None:
+        raise NotImplementedError
+
+
+class ActionNextMeeting(OwnPathAction):
+    """ "Milloin on seuraava tapaaminen?": the meeting the worker wrote down."""
+
+    NAME = "action_next_meeting"
+
+    def answer_own(self, dispatcher, own, tracker):
+        meeting = own.meeting
         if meeting is None:
             self.say(dispatcher, "next_meeting_none")
         elif meeting_is_past(meeting):
@@ -1048,17 +1060,13 @@ class ActionNextMeeting(PolkuopasAction):
         return None
 
 
-class ActionMyGoal(PolkuopasAction):
+class ActionMyGoal(OwnPathAction):
     """ "Mikä on minun tavoitteeni?": the goals in the client's own words and
     what they want to try, as written with them."""
 
     NAME = "action_my_goal"
 
-    def answer(self, dispatcher, turn, tracker):
-        if turn.view is None:
-            self.explain_identity(dispatcher, turn)
-            return None
-        own = load_own_path(self.services.store, turn.view.client.id)
+    def answer_own(self, dispatcher, own, tracker):
         if not own.goals and not own.tries:
             self.say(dispatcher, "my_goals_none")
             return None
@@ -1069,17 +1077,13 @@ class ActionMyGoal(PolkuopasAction):
         return None
 
 
-class ActionMyActions(PolkuopasAction):
+class ActionMyActions(OwnPathAction):
     """ "Mitä minun pitää tehdä ennen sitä?": the agreed next actions with
     their dates, and the next meeting."""
 
     NAME = "action_my_actions"
 
-    def answer(self, dispatcher, turn, tracker):
-        if turn.view is None:
-            self.explain_identity(dispatcher, turn)
-            return None
-        own = load_own_path(self.services.store, turn.view.client.id)
+    def answer_own(self, dispatcher, own, tracker):
         if not own.actions:
             self.say(dispatcher, "my_actions_none")
         else:
@@ -1089,17 +1093,13 @@ class ActionMyActions(PolkuopasAction):
         return None
 
 
-class ActionRemoveOwnPath(PolkuopasAction):
+class ActionRemoveOwnPath(OwnPathAction):
     """The client asks to remove their own path: asks first (Kyllä / Ei);
     action_confirm_contact deletes only after Kyllä."""
 
     NAME = "action_remove_own_path"
 
-    def answer(self, dispatcher, turn, tracker):
-        if turn.view is None:
-            self.explain_identity(dispatcher, turn)
-            return None
-        own = load_own_path(self.services.store, turn.view.client.id)
+    def answer_own(self, dispatcher, own, tracker):
         if not own.items:
             self.say(dispatcher, "remove_own_path_nothing")
             return None
