@@ -20,7 +20,6 @@ keeps them: tests/browser/test_sso.py.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import httpx
@@ -28,12 +27,11 @@ import pytest
 from fastapi.testclient import TestClient
 from oidc_provider import CLIENT_ID, Glewlwyd, available
 from scaleout.servers import in_ci
+from test_workspace_web import make_app
 
 from polkuopas.admin import Admin
 from polkuopas.catalog import load_catalog
-from polkuopas.settings import PROJECT_ROOT
 from polkuopas.store import open_store
-from polkuopas.web import create_app
 from polkuopas.web.config import WebSettings
 from polkuopas.web.staff import SignInLimits
 from polkuopas.web.staff.oidc import FLOW_COOKIE
@@ -81,18 +79,6 @@ def store(store_url, mini_dir):
     admin.disable_staff("olli")
     yield store
     store.db.close()
-
-
-def make_app(store_url, mini_dir: Path, **overrides):
-    settings = WebSettings(
-        db=store_url,
-        paths_dir=mini_dir,
-        rasa_url="http://127.0.0.1:5005",
-        widget_dir=PROJECT_ROOT / "web-widget",
-        link_base="https://polkuopas.example/",
-        **overrides,
-    )
-    return create_app(settings)
 
 
 @pytest.fixture
