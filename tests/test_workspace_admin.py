@@ -454,3 +454,20 @@ async def test_office_hours_edited_in_the_browser_are_what_the_chat_tells(
                  if m.get("polkuopas_message") == "human_reachable"]  # fmt: skip
     assert len(reachable) == 1
     assert "Anna Oma" in reachable[0]["text"] and "ke klo 10–12" in reachable[0]["text"]
+
+
+def test_learning_summary_shows_the_guess_made_most_often(store):
+    once = [("ask_next_step", 0.4), ("ask_contact", 0.3)]
+    twice = [("ask_contact", 0.45), ("ask_next_step", 0.3)]
+    with store.transaction():
+        store.add_unanswered("fallback", "sama kysymys", "mini", once)
+        for _ in range(2):
+            store.add_unanswered("fallback", "sama kysymys", "mini", twice)
+        store.add_unanswered("fallback", "sama kysymys", "toinen", [("greet", 0.4)])
+    (row,) = store.unanswered_summary("mini")
+    # Alphabetically ask_next_step would win; it was guessed first once, not twice.
+    assert (row["times"], row["intent"], row["second_intent"]) == (
+        3,
+        "ask_contact",
+        "ask_next_step",
+    )

@@ -48,6 +48,15 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)  # 256 bits
 
 
+# The value of `column` recorded most often for the outer row's kind and text
+# on the same path; its one parameter is the path id.
+_MOST_OFTEN = (
+    "(SELECT g.{column} FROM unanswered g WHERE g.path_id = ? "
+    "AND g.kind = u.kind AND g.text = u.text AND g.{column} IS NOT NULL "
+    "GROUP BY g.{column} ORDER BY COUNT(*) DESC, g.{column} LIMIT 1)"
+)
+
+
 @dataclass(frozen=True)
 class Professional:
     id: str
@@ -707,15 +716,20 @@ class Store:
         )
 
     def unanswered_summary(self, path_id: str, limit: int = 200) -> list[dict]:
-        """A path's missed questions as texts with counts, most asked first."""
+        """A path's missed questions as texts with counts, most asked first.
+
+        The guesses shown are the ones made most often for that text (ties by
+        name), not one picked by the alphabet."""
         return list(
             self.db.query(
-                "SELECT kind, text, COUNT(*) AS times, MAX(created_at) AS latest, "
-                "MAX(intent) AS intent, AVG(confidence) AS confidence, "
-                "MAX(second_intent) AS second_intent FROM unanswered "
-                "WHERE path_id = ? GROUP BY kind, text "
+                "SELECT u.kind, u.text, COUNT(*) AS times, "
+                "MAX(u.created_at) AS latest, "
+                f"{_MOST_OFTEN.format(column='intent')} AS intent, "
+                "AVG(u.confidence) AS confidence, "
+                f"{_MOST_OFTEN.format(column='second_intent')} AS second_intent "
+                "FROM unanswered u WHERE u.path_id = ? GROUP BY u.kind, u.text "
                 "ORDER BY times DESC, latest DESC LIMIT ?",
-                [path_id, limit],
+                [path_id, path_id, path_id, limit],
             )
         )
 
