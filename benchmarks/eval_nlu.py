@@ -82,6 +82,26 @@ ENTITY = "role"
 FALLBACK = "nlu_fallback"
 LANGUAGE = "fi"
 QUESTION_LABEL = "question:"
+# The intents the assistant offers as buttons when it is unsure: the keys of
+# INTENT_LABELS in actions/polkuopas/bot_actions.py (a test keeps them equal)
+# and every path question (service_<topic>). It offers the two best of the
+# ranking, else these defaults (ActionFallback).
+CLICKABLE = frozenset(
+    {
+        "ask_responsible",
+        "ask_contact",
+        "ask_current_step",
+        "ask_next_step",
+        "ask_path_overview",
+        "ask_role_definition",
+        "ask_follow_up",
+        "request_human",
+        "ask_next_meeting",
+        "ask_my_goal",
+        "ask_my_actions",
+    }
+)
+OFFER_DEFAULTS = ("ask_responsible", "ask_path_overview")
 # Rasa's FallbackClassifier defaults, used when a config has none.
 DEFAULT_THRESHOLD = 0.3
 DEFAULT_AMBIGUITY = 0.1
@@ -138,6 +158,8 @@ class Prediction:
     # The ranked intent with its retrieval key when a ResponseSelector chose one
     # ("ask_service/raha"); else the ranked intent itself.
     full: str = ""
+    # The two intents the assistant would offer as buttons if it were unsure.
+    offered: list[str] = field(default_factory=list)
 
     @property
     def shown(self) -> str:
@@ -342,11 +364,24 @@ def parse_sets(model: Path, sets: list[list[Example]]) -> list[list[Prediction]]
                     roles=_spans(parsed.get("entities")),
                     seconds=seconds,
                     full=full_intent(parsed, ranked),
+                    offered=offered_buttons([r["name"] for r in ranking]),
                 )
             )
         return found
 
     return [asyncio.run(run(examples)) for examples in sets]
+
+
+def offered_buttons(ranking: list[str]) -> list[str]:
+    """The two guesses ActionFallback offers: the best two intents of the
+    ranking that have a button, filled up with its defaults."""
+    offered = [
+        name for name in ranking if name in CLICKABLE or name.startswith("service_")
+    ][:2]
+    for default in OFFER_DEFAULTS:
+        if len(offered) < 2 and default not in offered:
+            offered.append(default)
+    return offered
 
 
 # --- metrics -------------------------------------------------------------------
@@ -426,6 +461,9 @@ class Outcomes:
     right: int = 0
     unsure: int = 0
     wrong: int = 0
+    # Unsure about an in-scope question, and one of the two offered buttons is
+    # the right answer: the client gets there with one click.
+    unsure_offered: int = 0
     # (text, expected, answered with, confidence) of each wrong answer
     wrong_items: list[tuple[str, str, str, float]] = field(default_factory=list)
 
@@ -443,6 +481,10 @@ def count_outcomes(
             out.right += 1
         elif kind == UNSURE:
             out.unsure += 1
+            if example.intent != "out_of_scope" and any(
+                matches(example.intent, offered) for offered in p.offered
+            ):
+                out.unsure_offered += 1
         else:
             out.wrong += 1
             out.wrong_items.append(
@@ -652,8 +694,9 @@ def outcome_table(rows: list[tuple[str, Scores]]) -> str:
     """Per evaluation set and pipeline: accuracy and the three outcomes."""
     lines = [
         "| evaluation set | pipeline | questions | intent accuracy "
-        "| answered right | honestly unsure | answered wrong |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| answered right | honestly unsure | of which a button is right "
+        "| answered wrong |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for set_name, result in rows:
         o = result.outcomes or Outcomes()
@@ -661,6 +704,7 @@ def outcome_table(rows: list[tuple[str, Scores]]) -> str:
             f"| `{set_name}` | {result.name} | {o.n} | {_pct(result.accuracy)} "
             f"| {o.right} ({_pct(o.rate(o.right))}) "
             f"| {o.unsure} ({_pct(o.rate(o.unsure))}) "
+            f"| {o.unsure_offered} "
             f"| {o.wrong} ({_pct(o.rate(o.wrong))}) |"
         )
     return "\n".join(lines) + "\n"
@@ -695,7 +739,10 @@ def outcome_sections(
         f"below {limits.threshold:g} or within {limits.ambiguity:g} of the "
         "second (the FallbackClassifier thresholds of `bot/config.yml`, applied "
         "to both pipelines), so the assistant asks what was meant instead of "
-        "answering. *Answered wrong*: a confident answer to another question. "
+        "answering. *Of which a button is right*: an in-scope question the "
+        "assistant was unsure of, where one of the two guesses it offers as "
+        "buttons (`offered_buttons`, as `ActionFallback` chooses them) is the "
+        "right answer. *Answered wrong*: a confident answer to another question. "
         "A path question (`question:<topic>` in the copied sets) is "
         f"right only as `{question_intent('<topic>')}` "
         "(`question_intent` in `benchmarks/eval_nlu.py`). Intent accuracy counts "

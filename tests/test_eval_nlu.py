@@ -171,6 +171,42 @@ def test_count_outcomes_tallies_and_lists_the_wrong_ones():
     assert ev.Outcomes().rate(0) == 0.0
 
 
+def test_an_unsure_answer_counts_when_a_button_offers_the_right_intent():
+    examples = [
+        ev.Example("milloin soittaa?", "ask_follow_up", []),
+        ev.Example("kuka auttaa?", "ask_contact", []),
+        ev.Example("paljonko rahaa?", ev.expected_intent("question:raha"), []),
+        ev.Example("mitä on työkyky?", "out_of_scope", []),
+    ]
+    unsure = [
+        ["ask_next_step", "ask_follow_up"],
+        ["ask_responsible", "ask_path_overview"],
+        ["ask_next_step", "service_raha"],
+        ["ask_responsible", "service_mika_palvelu"],
+    ]
+    preds = []
+    for offered in unsure:
+        p = prediction("nlu_fallback", 0.2, ranked=offered[0])
+        p.offered = offered
+        preds.append(p)
+    o = ev.count_outcomes(examples, preds, LIMITS)
+    # An out-of-scope question is never counted: no button is right for it.
+    assert (o.unsure, o.unsure_offered) == (4, 2)
+
+
+def test_offered_buttons_are_what_the_fallback_action_offers():
+    from polkuopas.bot_actions import INTENT_LABELS
+
+    assert set(INTENT_LABELS) == ev.CLICKABLE
+    ranking = ["out_of_scope", "greet", "service_raha", "ask_contact", "ask_next_step"]
+    assert ev.offered_buttons(ranking) == ["service_raha", "ask_contact"]
+    assert ev.offered_buttons(["out_of_scope", "ask_responsible"]) == [
+        "ask_responsible",
+        "ask_path_overview",
+    ]
+    assert ev.offered_buttons([]) == ["ask_responsible", "ask_path_overview"]
+
+
 def test_thresholds_come_from_the_config(tmp_path: Path):
     ours = ev.read_thresholds(PROJECT_ROOT / "bot" / "config.yml")
     config = yaml.safe_load((PROJECT_ROOT / "bot" / "config.yml").read_text())
@@ -229,12 +265,13 @@ def test_outcome_table_shows_counts_and_shares():
     lines = text.strip().splitlines()
     assert lines[0] == (
         "| evaluation set | pipeline | questions | intent accuracy "
-        "| answered right | honestly unsure | answered wrong |"
+        "| answered right | honestly unsure | of which a button is right "
+        "| answered wrong |"
     )
-    assert lines[1] == "|---|---|---:|---:|---:|---:|---:|"
+    assert lines[1] == "|---|---|---:|---:|---:|---:|---:|---:|"
     assert lines[2] == (
         "| `tests/nlu/realworld.yml` | ours | 4 | 50.0 % "
-        "| 2 (50.0 %) | 1 (25.0 %) | 1 (25.0 %) |"
+        "| 2 (50.0 %) | 1 (25.0 %) | 0 | 1 (25.0 %) |"
     )
 
 

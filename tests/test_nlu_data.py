@@ -82,7 +82,8 @@ def test_no_out_of_scope_sentence_asks_who_a_path_role_is_or_what_it_does():
     name a role only in another sense ("paljonko sosiaaliohjaaja tienaa")."""
     words = role_words()
     asks_role = re.compile(
-        r"^(kuka|mikä|mika|mitä|mita) (on|tekee|tarkoittaa) (\w+)\??$|^mitä (\w+) tekee\??$",
+        r"^(kuka|mikä|mika|mitä|mita) (on|tekee|tarkoittaa) (\w+)\??$"
+        r"|^mitä (\w+) tekee\??$",
         re.IGNORECASE,
     )
     clashes = []
