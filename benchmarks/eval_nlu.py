@@ -83,9 +83,10 @@ FALLBACK = "nlu_fallback"
 LANGUAGE = "fi"
 QUESTION_LABEL = "question:"
 # The intents the assistant offers as buttons when it is unsure: the keys of
-# INTENT_LABELS in actions/polkuopas/bot_actions.py (a test keeps them equal)
-# and every path question (service_<topic>). It offers the two best of the
-# ranking, else these defaults (ActionFallback).
+# INTENT_LABELS in actions/polkuopas/bot_actions.py and every path question
+# (service_<topic>). It offers the two best of the ranking, filled up with
+# OFFER_DEFAULTS (ActionFallback). This script runs in the Rasa environment,
+# which cannot import the action package: a test keeps both copies equal.
 CLICKABLE = frozenset(
     {
         "ask_responsible",

@@ -195,9 +195,10 @@ def test_an_unsure_answer_counts_when_a_button_offers_the_right_intent():
 
 
 def test_offered_buttons_are_what_the_fallback_action_offers():
-    from polkuopas.bot_actions import INTENT_LABELS
+    from polkuopas.bot_actions import INTENT_LABELS, OFFER_DEFAULTS
 
     assert set(INTENT_LABELS) == ev.CLICKABLE
+    assert OFFER_DEFAULTS == ev.OFFER_DEFAULTS
     ranking = ["out_of_scope", "greet", "service_raha", "ask_contact", "ask_next_step"]
     assert ev.offered_buttons(ranking) == ["service_raha", "ask_contact"]
     assert ev.offered_buttons(["out_of_scope", "ask_responsible"]) == [

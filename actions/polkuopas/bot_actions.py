@@ -77,6 +77,9 @@ INTENT_LABELS = {
     "ask_my_actions": "label_ask_my_actions",
 }
 FALLBACK_INTENT = "nlu_fallback"
+# The guesses the clarifying step fills up with when the ranking has fewer than
+# two intents with a button (benchmarks/eval_nlu.py counts with the same).
+OFFER_DEFAULTS = ("ask_responsible", "ask_path_overview")
 # "None of these" on the clarifying buttons: counts as a second miss.
 SOMETHING_ELSE_INTENT = "something_else"
 # The slot that remembers an offer to have someone contact the client: the
@@ -836,7 +839,7 @@ class ActionFallback(ActionRequestHuman):
         guesses = [r["name"] for r in ranking if self.label(r.get("name")) is not None][
             :2
         ]
-        for default in ("ask_responsible", "ask_path_overview"):
+        for default in OFFER_DEFAULTS:
             if len(guesses) < 2 and default not in guesses:
                 guesses.append(default)
         labels = [self.label(g) for g in guesses]
