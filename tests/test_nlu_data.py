@@ -64,3 +64,32 @@ def test_the_feature_is_seen_in_training_and_matches_inflected_forms():
     # DIET learns what the feature means only from out_of_scope sentences with it.
     assert len(hits) >= 50, len(hits)
     assert patterns()[0].search("Onko oikeus ansiopaivarahaan?")
+
+
+def role_words() -> set[str]:
+    data = yaml.safe_load((PATHS_DIR / "roles.yml").read_text(encoding="utf-8"))
+    words = {str(w).lower() for role in data["roles"] for w in role.get("words") or []}
+    for group in data.get("ambiguous") or []:
+        words.add(str(group["word"]).lower())
+        words.update(str(w).lower() for w in group.get("forms") or [])
+    return words
+
+
+def test_no_out_of_scope_sentence_asks_who_a_path_role_is_or_what_it_does():
+    """'Kuka on terveydenhoitaja?' is a role question (ask_role_definition) for a
+    client of the work-ability team; labelled out_of_scope it teaches DIET to
+    refuse the question the assistant exists for. Out-of-scope sentences may
+    name a role only in another sense ("paljonko sosiaaliohjaaja tienaa")."""
+    words = role_words()
+    asks_role = re.compile(
+        r"^(kuka|mikä|mika|mitä|mita) (on|tekee|tarkoittaa) (\w+)\??$"
+        r"|^mitä (\w+) tekee\??$",
+        re.IGNORECASE,
+    )
+    clashes = []
+    for text in examples_by_intent()["out_of_scope"]:
+        m = asks_role.match(text.strip())
+        if m and (m.group(3) or m.group(4) or "").lower() in words:
+            clashes.append(text)
+    assert not clashes, clashes
+    assert asks_role.match("Kuka on terveydenhoitaja?").group(3).lower() in words
