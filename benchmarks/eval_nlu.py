@@ -14,7 +14,10 @@ confusions of the first config. The Markdown report goes to --out.
 Both models also parse `tests/nlu/dev.yml` (the development set: questions
 copied from public pages, on which the settings are chosen) and
 `tests/nlu/realworld.yml` (the report set: other questions copied from public
-pages, used for nothing but this report); neither is trained on. For every set
+pages, used for nothing but this report) and, when it exists,
+`tests/nlu/holdout.yml` (questions copied after the training data of a round
+was fixed, so nobody had read them when it was written); none is trained on.
+For every set
 the report counts the three outcomes a
 client meets: answered right, honestly unsure (the top intent is below the
 FallbackClassifier threshold of bot/config.yml, or the two best are within its
@@ -24,7 +27,12 @@ prediction is the intent `question_intent(topic)` names.
 
 To measure an already trained model without training (minutes instead of ten):
 
-    .venv-rasa/bin/python bot/eval_nlu.py --model bot/models/polkuopas.tar.gz
+    .venv-rasa/bin/python -m benchmarks.eval_nlu --model bot/models/polkuopas.tar.gz
+
+With `--models DIR --reuse`, a model in DIR trained by an earlier run on the
+same config and the same `data/nlu/` (a fingerprint of both is kept next to it,
+`<name>.json`, with its training time) is measured again instead of trained
+again: for a set added after the run, or a report rewritten.
 
 Settings were chosen by cross-validation on the training data only:
 
@@ -53,6 +61,7 @@ os.environ.setdefault("RASA_MAX_CACHE_SIZE", "0")
 
 import argparse
 import asyncio
+import hashlib
 import importlib
 import json
 import logging
@@ -74,6 +83,7 @@ NLU_DIR = ROOT / "data" / "nlu"
 EVAL_FILE = ROOT / "tests" / "nlu" / "eval.yml"
 REALWORLD_FILE = ROOT / "tests" / "nlu" / "realworld.yml"
 DEV_FILE = ROOT / "tests" / "nlu" / "dev.yml"
+HOLDOUT_FILE = ROOT / "tests" / "nlu" / "holdout.yml"
 CONFIGS = {
     "ours": ROOT / "bot" / "config.yml",
     "default": ROOT / "bot" / "config-default.yml",
@@ -332,6 +342,68 @@ def train(config: Path, nlu: Path, out: Path, name: str) -> tuple[Path, float]:
     if not model or not Path(model).exists():
         raise TrainingFailed(f"training with {config} produced no model")
     return Path(model), seconds
+
+
+def fingerprint(config: Path, nlu: Path, rasa_version: str | None = None) -> str:
+    """What a trained model depends on: the config and every file of the NLU
+    data (names and bytes), and the Rasa version (the installed one if not
+    given)."""
+    if rasa_version is None:
+        import rasa
+
+        rasa_version = rasa.__version__
+    digest = hashlib.sha256()
+
+    def add(data: bytes) -> None:
+        digest.update(len(data).to_bytes(8, "big") + data)
+
+    add(rasa_version.encode())
+    add(config.read_bytes())
+    for file in sorted(nlu.rglob("*.yml")):
+        add(file.relative_to(nlu).as_posix().encode())
+        add(file.read_bytes())
+    return digest.hexdigest()
+
+
+def reusable(work: Path, name: str, print_: str) -> float | None:
+    """The training seconds of work/<name>.tar.gz if it was trained on the
+    data and config that `print_` (a fingerprint) describes, else None."""
+    model, sidecar = work / f"{name}.tar.gz", work / f"{name}.json"
+    if not model.is_file() or not sidecar.is_file():
+        return None
+    try:
+        kept = json.loads(sidecar.read_text(encoding="utf-8"))
+        if kept.get("fingerprint") != print_:
+            return None
+        return float(kept["seconds"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def train_or_reuse(
+    config: Path, nlu: Path, work: Path, name: str, reuse: bool
+) -> tuple[Path, float, bool]:
+    """train(), or with `reuse` the model an earlier run left in `work` for the
+    same data and config. Writes the fingerprint next to every trained model.
+    Returns the model, its training seconds and whether it was reused."""
+    print_ = fingerprint(config, nlu)
+    if reuse:
+        seconds = reusable(work, name, print_)
+        if seconds is not None:
+            return work / f"{name}.tar.gz", seconds, True
+        say(f"no model of the same data and config in {_rel(work)}: training {name}")
+    model, seconds = train(config, nlu, work, name)
+    (work / f"{name}.json").write_text(
+        json.dumps(
+            {
+                "fingerprint": print_,
+                "seconds": round(seconds, 1),
+                "trained": datetime.now().isoformat(timespec="seconds"),
+            }
+        ),
+        encoding="utf-8",
+    )
+    return model, seconds, False
 
 
 def parse_all(model: Path, examples: list[Example]) -> list[Prediction]:
@@ -804,6 +876,7 @@ def markdown(
     for path, what in (
         (DEV_FILE, "development set (settings are chosen on it)"),
         (REALWORLD_FILE, "real-world set (for this report only)"),
+        (HOLDOUT_FILE, "holdout set (copied after this training data was fixed)"),
     ):
         found = [r for name, r in outcome_rows or [] if name == _rel(path)]
         if found and found[0].outcomes:
@@ -844,12 +917,15 @@ def markdown(
 
 
 def evaluation_sets(
-    realworld: Path | None, dev: Path | None = DEV_FILE
+    realworld: Path | None,
+    dev: Path | None = DEV_FILE,
+    holdout: Path | None = HOLDOUT_FILE,
 ) -> list[tuple[str, list[Example]]]:
-    """The sets every model is measured on: eval.yml, the development set and
-    the real-world set (the copied ones when their files exist)."""
+    """The sets every model is measured on: eval.yml, the development set, the
+    real-world set and the holdout set (the copied ones when their files
+    exist)."""
     sets = [(_rel(EVAL_FILE), load_examples(EVAL_FILE))]
-    for copied in (dev, realworld):
+    for copied in (dev, realworld, holdout):
         if copied is not None and copied.is_file():
             sets.append((_rel(copied), load_realworld(copied)))
     return sets
@@ -880,8 +956,13 @@ def measure(
 
 
 def run_eval(
-    configs: list[tuple[str, Path]], work: Path, realworld: Path | None = REALWORLD_FILE
-) -> tuple[list[Scores], Any, list[tuple[str, Scores]]]:
+    configs: list[tuple[str, Path]],
+    work: Path,
+    realworld: Path | None = REALWORLD_FILE,
+    reuse: bool = False,
+) -> tuple[list[Scores], Any, list[tuple[str, Scores]], list[str]]:
+    """Train (or reuse) and measure every config on every set; also returns
+    the names of the configs whose kept model was reused."""
     train_examples = load_examples(NLU_DIR)
     sets = evaluation_sets(realworld)
     eval_examples = sets[0][1]
@@ -893,10 +974,14 @@ def run_eval(
     )
     results = []
     rows: list[tuple[str, Scores]] = []
+    reused_names: list[str] = []
     for i, (name, config) in enumerate(configs, 1):
         say(f"[{i}/{len(configs)}] training {name} ({_rel(config)}) …")
-        model, seconds = train(config, NLU_DIR, work, name)
-        say(f"[{i}/{len(configs)}] {name} trained in {seconds:.0f} s; parsing …")
+        model, seconds, reused = train_or_reuse(config, NLU_DIR, work, name, reuse)
+        if reused:
+            reused_names.append(name)
+        done = "kept model reused, trained" if reused else "trained"
+        say(f"[{i}/{len(configs)}] {name} {done} in {seconds:.0f} s; parsing …")
         measured = measure(name, config, model, seconds, sets, known, limits)
         result = measured[0][1]
         say(
@@ -906,7 +991,7 @@ def run_eval(
         results.append(result)
         rows += measured
     rows.sort(key=lambda row: [name for name, _ in sets].index(row[0]))
-    return results, (train_examples, eval_examples), rows
+    return results, (train_examples, eval_examples), rows, reused_names
 
 
 def run_model(model: Path, realworld: Path | None) -> list[tuple[str, Scores]]:
@@ -992,6 +1077,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--models", type=Path, help="keep the models in this folder (default: temp)"
     )
     parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --models: measure the models kept there by an earlier run on "
+        "the same data and config instead of training them again",
+    )
+    parser.add_argument(
         "--realworld",
         type=Path,
         default=REALWORLD_FILE,
@@ -1021,6 +1112,9 @@ def main(argv: list[str] | None = None) -> int:
         if not config.is_file():
             print(f"eval_nlu: error: no config file {config}", file=sys.stderr)
             return 2
+    if args.reuse and args.models is None:
+        print("eval_nlu: error: --reuse needs --models DIR", file=sys.stderr)
+        return 2
     if args.model is not None and not args.model.is_file():
         print(f"eval_nlu: error: no model {args.model}", file=sys.stderr)
         return 2
@@ -1044,18 +1138,26 @@ def main(argv: list[str] | None = None) -> int:
                     "stratified by intent; the eval set was not used."
                 )
             else:
-                results, (train_ex, eval_ex), rows = run_eval(
-                    configs, work, args.realworld
+                results, (train_ex, eval_ex), rows, reused = run_eval(
+                    configs, work, args.realworld, args.reuse
                 )
                 title = "NLU evaluation: our pipeline against Rasa's default"
-                note = (
-                    "Both models are trained on `data/nlu/` in this run and "
-                    "tested on "
-                    + ", ".join(
-                        f"`{name}`" for name in dict.fromkeys(n for n, _ in rows)
-                    )
-                    + "."
+                tested = ", ".join(
+                    f"`{name}`" for name in dict.fromkeys(n for n, _ in rows)
                 )
+                note = (
+                    f"Both models are trained on `data/nlu/` in this run and "
+                    f"tested on {tested}."
+                )
+                if reused:
+                    note = (
+                        f"Both models are trained on `data/nlu/` and tested on "
+                        f"{tested}. The models of {', '.join(reused)} were trained "
+                        "by an earlier run on the same data and config (the "
+                        "fingerprint kept with each model says so; `--reuse`) and "
+                        "measured again in this one; their training time is that "
+                        "run's, the run time below is this one's."
+                    )
         except TrainingFailed as exc:
             say(f"error: {exc}")
             return 1

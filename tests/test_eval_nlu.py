@@ -18,16 +18,14 @@ from polkuopas.settings import PROJECT_ROOT
 
 
 def _load_module():
-    # The script lives in bot/ today and moves to benchmarks/; test either.
-    for place in ("benchmarks/eval_nlu.py", "bot/eval_nlu.py"):
-        path = PROJECT_ROOT / place
-        if path.is_file():
-            spec = importlib.util.spec_from_file_location("eval_nlu", path)
-            module = importlib.util.module_from_spec(spec)
-            sys.modules["eval_nlu"] = module  # dataclasses look the module up
-            spec.loader.exec_module(module)
-            return module
-    raise FileNotFoundError("eval_nlu.py is in neither benchmarks/ nor bot/")
+    # Loaded from its file: the script runs in the Rasa environment, this test
+    # in the app environment, where Rasa is never imported.
+    path = PROJECT_ROOT / "benchmarks" / "eval_nlu.py"
+    spec = importlib.util.spec_from_file_location("eval_nlu", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["eval_nlu"] = module  # dataclasses look the module up
+    spec.loader.exec_module(module)
+    return module
 
 
 ev = _load_module()
@@ -337,3 +335,78 @@ def test_the_development_set_loads_whole_and_is_measured_apart():
     assert len(examples) == len(data["questions"]) > 0
     assert all(e.intent and "question:" not in e.intent for e in examples)
     assert ev.DEV_FILE != ev.REALWORLD_FILE
+
+
+# --- reusing a model trained on the same data (--models DIR --reuse) ------------
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> tuple[Path, Path]:
+    nlu = tmp_path / "nlu"
+    nlu.mkdir()
+    (nlu / "a.yml").write_text("nlu: []\n", encoding="utf-8")
+    config = tmp_path / "config.yml"
+    config.write_text("pipeline: []\n", encoding="utf-8")
+    return config, nlu
+
+
+def test_the_fingerprint_follows_data_config_and_rasa(data):
+    config, nlu = data
+    first = ev.fingerprint(config, nlu, "3.6.21")
+    assert ev.fingerprint(config, nlu, "3.6.21") == first
+    assert ev.fingerprint(config, nlu, "3.6.20") != first
+    (nlu / "a.yml").write_text("nlu: [x]\n", encoding="utf-8")
+    assert ev.fingerprint(config, nlu, "3.6.21") != first
+    (nlu / "a.yml").write_text("nlu: []\n", encoding="utf-8")
+    (nlu / "b.yml").write_text("", encoding="utf-8")  # a new, empty file counts
+    assert ev.fingerprint(config, nlu, "3.6.21") != first
+    (nlu / "b.yml").unlink()
+    config.write_text("pipeline: [y]\n", encoding="utf-8")
+    assert ev.fingerprint(config, nlu, "3.6.21") != first
+
+
+def test_a_kept_model_is_reused_only_for_the_same_fingerprint(tmp_path: Path):
+    assert ev.reusable(tmp_path, "ours", "abc") is None  # nothing kept
+    (tmp_path / "ours.tar.gz").write_bytes(b"model")
+    assert ev.reusable(tmp_path, "ours", "abc") is None  # no fingerprint kept
+    sidecar = tmp_path / "ours.json"
+    sidecar.write_text('{"fingerprint": "abc", "seconds": 12.5}', encoding="utf-8")
+    assert ev.reusable(tmp_path, "ours", "abc") == 12.5
+    assert ev.reusable(tmp_path, "ours", "other") is None
+    sidecar.write_text("{not json", encoding="utf-8")
+    assert ev.reusable(tmp_path, "ours", "abc") is None
+
+
+def test_train_or_reuse_trains_once_then_reuses(data, tmp_path, monkeypatch):
+    config, nlu = data
+    work = tmp_path / "models"
+    work.mkdir()
+    monkeypatch.setattr(ev, "fingerprint", lambda c, n: "print-1")
+    trained = []
+
+    def fake_train(config_, nlu_, out, name):
+        trained.append(name)
+        model = out / f"{name}.tar.gz"
+        model.write_bytes(b"model")
+        return model, 42.0
+
+    monkeypatch.setattr(ev, "train", fake_train)
+    model, seconds, reused = ev.train_or_reuse(config, nlu, work, "ours", True)
+    assert (seconds, reused, trained) == (42.0, False, ["ours"])
+    model, seconds, reused = ev.train_or_reuse(config, nlu, work, "ours", True)
+    assert (model, seconds, reused, trained) == (
+        work / "ours.tar.gz",
+        42.0,
+        True,
+        ["ours"],
+    )
+    # Without --reuse, or after the data changed, it trains again.
+    ev.train_or_reuse(config, nlu, work, "ours", False)
+    monkeypatch.setattr(ev, "fingerprint", lambda c, n: "print-2")
+    ev.train_or_reuse(config, nlu, work, "ours", True)
+    assert trained == ["ours", "ours", "ours"]
+
+
+def test_reuse_without_a_models_folder_is_a_usage_error(capsys):
+    assert ev.main(["--reuse"]) == 2
+    assert "--reuse needs --models DIR" in capsys.readouterr().err

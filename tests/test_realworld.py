@@ -1,13 +1,15 @@
 """The copied question sets stay unseen, apart and valid.
 
-tests/nlu/realworld.yml (the report set) and tests/nlu/dev.yml (the
-development set, for choosing settings) hold questions copied from public
-pages, to measure the assistant on phrasings nobody here wrote. That only
+tests/nlu/realworld.yml (the report set), tests/nlu/dev.yml (the
+development set, for choosing settings) and tests/nlu/holdout.yml (copied after
+a round's training data was fixed, for the report) hold questions copied from
+public pages, to measure the assistant on phrasings nobody here wrote. That only
 works while none of them is trained on: no sentence may appear, after
 lowercasing and folding whitespace and punctuation, in the NLU training data
 (data/nlu/, the generated files included) or among the `ask` phrasings of the
 path files, which become training data. A setting chosen on the development
-set is only honestly measured on the report set if no sentence is in both.
+set is only honestly measured on the report sets if no sentence is in both,
+and the holdout set measures something new only if it repeats no other set.
 Every label must be something the assistant can answer with.
 """
 
@@ -22,7 +24,8 @@ from polkuopas.settings import PROJECT_ROOT
 
 REALWORLD = PROJECT_ROOT / "tests" / "nlu" / "realworld.yml"
 DEV = PROJECT_ROOT / "tests" / "nlu" / "dev.yml"
-SETS = {"realworld": REALWORLD, "dev": DEV}
+HOLDOUT = PROJECT_ROOT / "tests" / "nlu" / "holdout.yml"
+SETS = {"realworld": REALWORLD, "dev": DEV, "holdout": HOLDOUT}
 NLU_DIR = PROJECT_ROOT / "data" / "nlu"
 PATHS_DIR = PROJECT_ROOT / "paths"
 DOMAIN = PROJECT_ROOT / "bot" / "domain.yml"
@@ -99,7 +102,7 @@ def known_topics() -> set[str]:
 
 
 QUESTION_SETS = {name: load_questions(path) for name, path in SETS.items()}
-MINIMUM = {"realworld": 50, "dev": 30}
+MINIMUM = {"realworld": 50, "dev": 30, "holdout": 40}
 
 
 @pytest.mark.parametrize("name", sorted(SETS))
@@ -139,6 +142,15 @@ def test_no_sentence_is_in_both_the_development_and_the_report_set():
         "a setting chosen on tests/nlu/dev.yml must be measured on questions it "
         "was not chosen on; in both sets: " + "; ".join(both)
     )
+
+
+def test_the_holdout_set_repeats_no_question_or_page_of_the_other_sets():
+    others = QUESTION_SETS["realworld"] + QUESTION_SETS["dev"]
+    texts = {fold(item["text"]) for item in others}
+    pages = {item["source"] for item in others}
+    holdout = QUESTION_SETS["holdout"]
+    assert [i["text"] for i in holdout if fold(i["text"]) in texts] == []
+    assert sorted({i["source"] for i in holdout} & pages) == []
 
 
 @pytest.mark.parametrize("name", sorted(SETS))
