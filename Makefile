@@ -101,7 +101,7 @@ run-scaled: install scaleout-deps ## the scale-out shape (nginx, 2 Rasa, Postgre
 
 .PHONY: test
 test: install browser-deps scaleout-deps sso-deps lint paths-check nlu-vocab-check train test-stories ## install what is missing and run every test
-	$(APP)/python -m pytest
+	$(APP)/python -m pytest --durations=25
 
 # --- pieces -------------------------------------------------------------------
 
@@ -156,8 +156,11 @@ test-scaleout: $(APP_STAMP) $(BOT_STAMP) scaleout-deps browser-deps ## scale-out
 	$(APP)/python -m pytest tests/scaleout -q
 
 .PHONY: eval-nlu
-eval-nlu: $(BOT_STAMP) ## NLU benchmark: our pipeline and Rasa's default, side by side
-	$(BOT)/python -m benchmarks.eval_nlu --out reports/nlu.md
+# The two models are kept in var/eval-nlu/ with a fingerprint of the data and
+# config they were trained on: `make eval-nlu REUSE=1` measures them again
+# (minutes) when neither changed, e.g. after an evaluation set was added.
+eval-nlu: $(BOT_STAMP) ## NLU benchmark: our pipeline and Rasa's default, side by side (~50 min)
+	$(BOT)/python -m benchmarks.eval_nlu --out reports/nlu.md --models var/eval-nlu $(if $(REUSE),--reuse)
 
 .PHONY: bench
 bench: $(APP_STAMP) $(BOT_STAMP) scaleout-deps ## speed figures: Rasa stock vs as shipped, single Rasa vs scaled -> reports/bench.md (~20 min)
