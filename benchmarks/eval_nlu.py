@@ -1145,14 +1145,14 @@ def main(argv: list[str] | None = None) -> int:
                 tested = ", ".join(
                     f"`{name}`" for name in dict.fromkeys(n for n, _ in rows)
                 )
+                when = "" if reused else " in this run"
                 note = (
-                    f"Both models are trained on `data/nlu/` in this run and "
-                    f"tested on {tested}."
+                    f"Both models are trained on `data/nlu/`{when} and tested on "
+                    f"{tested}."
                 )
                 if reused:
-                    note = (
-                        f"Both models are trained on `data/nlu/` and tested on "
-                        f"{tested}. The models of {', '.join(reused)} were trained "
+                    note += (
+                        f" The models of {', '.join(reused)} were trained "
                         "by an earlier run on the same data and config (the "
                         "fingerprint kept with each model says so; `--reuse`) and "
                         "measured again in this one; their training time is that "
