@@ -14,9 +14,10 @@ confusions of the first config. The Markdown report goes to --out.
 Both models also parse `tests/nlu/dev.yml` (the development set: questions
 copied from public pages, on which the settings are chosen) and
 `tests/nlu/realworld.yml` (the report set: other questions copied from public
-pages, used for nothing but this report) and, when it exists,
-`tests/nlu/holdout.yml` (questions copied after the training data of a round
-was fixed, so nobody had read them when it was written); none is trained on.
+pages, used for nothing but this report) and the holdout sets
+`tests/nlu/holdout.yml`, `tests/nlu/holdout-2.yml`, ... (each copied after the
+training data of a round was fixed, so nobody had read it when that data was
+written; its header says what was seen since); none is trained on.
 For every set
 the report counts the three outcomes a
 client meets: answered right, honestly unsure (the top intent is below the
@@ -67,6 +68,7 @@ import json
 import logging
 import platform
 import random
+import re
 import statistics
 import sys
 import tempfile
@@ -83,7 +85,19 @@ NLU_DIR = ROOT / "data" / "nlu"
 EVAL_FILE = ROOT / "tests" / "nlu" / "eval.yml"
 REALWORLD_FILE = ROOT / "tests" / "nlu" / "realworld.yml"
 DEV_FILE = ROOT / "tests" / "nlu" / "dev.yml"
-HOLDOUT_FILE = ROOT / "tests" / "nlu" / "holdout.yml"
+
+
+def holdout_files(folder: Path = ROOT / "tests" / "nlu") -> list[Path]:
+    """The holdout sets in the order they were collected: holdout.yml, then
+    holdout-2.yml, holdout-3.yml, ..."""
+    numbered = {}
+    for path in folder.glob("holdout*.yml"):
+        found = re.fullmatch(r"holdout(?:-(\d+))?", path.stem)
+        if found:
+            numbered[int(found[1] or 1)] = path
+    return [numbered[n] for n in sorted(numbered)]
+
+
 CONFIGS = {
     "ours": ROOT / "bot" / "config.yml",
     "default": ROOT / "bot" / "config-default.yml",
@@ -876,7 +890,14 @@ def markdown(
     for path, what in (
         (DEV_FILE, "development set (settings are chosen on it)"),
         (REALWORLD_FILE, "real-world set (for this report only)"),
-        (HOLDOUT_FILE, "holdout set (copied after this training data was fixed)"),
+        *(
+            (
+                holdout,
+                "holdout set (copied after a round's training data was fixed; "
+                "its header says what was seen since)",
+            )
+            for holdout in holdout_files()
+        ),
     ):
         found = [r for name, r in outcome_rows or [] if name == _rel(path)]
         if found and found[0].outcomes:
@@ -919,13 +940,15 @@ def markdown(
 def evaluation_sets(
     realworld: Path | None,
     dev: Path | None = DEV_FILE,
-    holdout: Path | None = HOLDOUT_FILE,
+    holdouts: list[Path] | None = None,
 ) -> list[tuple[str, list[Example]]]:
     """The sets every model is measured on: eval.yml, the development set, the
-    real-world set and the holdout set (the copied ones when their files
-    exist)."""
+    real-world set and the holdout sets (the copied ones when their files
+    exist; the holdout sets of tests/nlu/ unless given)."""
     sets = [(_rel(EVAL_FILE), load_examples(EVAL_FILE))]
-    for copied in (dev, realworld, holdout):
+    if holdouts is None:
+        holdouts = holdout_files()
+    for copied in (dev, realworld, *holdouts):
         if copied is not None and copied.is_file():
             sets.append((_rel(copied), load_realworld(copied)))
     return sets

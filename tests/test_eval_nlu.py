@@ -337,6 +337,22 @@ def test_the_development_set_loads_whole_and_is_measured_apart():
     assert ev.DEV_FILE != ev.REALWORLD_FILE
 
 
+def test_holdout_sets_come_in_the_order_they_were_collected(tmp_path: Path):
+    for name in ("holdout-10.yml", "holdout.yml", "holdout-2.yml", "holdouts.yml"):
+        (tmp_path / name).write_text("questions: []\n", encoding="utf-8")
+    (tmp_path / "holdout-old.yml").write_text("questions: []\n", encoding="utf-8")
+    found = [p.name for p in ev.holdout_files(tmp_path)]
+    assert found == ["holdout.yml", "holdout-2.yml", "holdout-10.yml"]
+
+
+def test_every_holdout_set_of_the_project_is_measured(monkeypatch):
+    monkeypatch.setattr(ev, "load_examples", lambda path: [])  # eval.yml needs Rasa
+    names = [name for name, _ in ev.evaluation_sets(ev.REALWORLD_FILE)]
+    holdouts = ev.holdout_files()
+    assert holdouts, "tests/nlu/holdout.yml is missing"
+    assert names[-len(holdouts) :] == [ev._rel(p) for p in holdouts]
+
+
 # --- reusing a model trained on the same data (--models DIR --reuse) ------------
 
 
