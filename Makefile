@@ -162,6 +162,12 @@ test-scaleout: $(APP_STAMP) $(BOT_STAMP) scaleout-deps browser-deps ## scale-out
 eval-nlu: $(BOT_STAMP) ## NLU benchmark: our pipeline and Rasa's default, side by side (~50 min)
 	$(BOT)/python -m benchmarks.eval_nlu --out reports/nlu.md --models var/eval-nlu $(if $(REUSE),--reuse)
 
+.PHONY: eval-retrieval
+# Path questions as one intent per topic (ours) against a ResponseSelector, on
+# the same data; ours is the model eval-nlu kept when the data is the same.
+eval-retrieval: $(BOT_STAMP) ## NLU: per-topic intents vs a ResponseSelector -> reports/nlu-retrieval.md (~25 min)
+	$(BOT)/python -m benchmarks.compare_retrieval --out reports/nlu-retrieval.md --models var/eval-nlu $(if $(REUSE),--reuse)
+
 .PHONY: bench
 bench: $(APP_STAMP) $(BOT_STAMP) scaleout-deps ## speed figures: Rasa stock vs as shipped, single Rasa vs scaled -> reports/bench.md (~20 min)
 	@test -f $(MODEL) || { echo "no trained model at $(MODEL): run make train first"; exit 1; }
