@@ -89,3 +89,27 @@ def test_expected_path_questions_are_asked_for_with_their_topic():
     assert sets[0][1][0].intent == "service_raha"
     assert ev.matches("ask_service/raha", "ask_service/raha")
     assert not ev.matches("ask_service/raha", "ask_service/kesto")
+
+
+def test_the_report_puts_both_pipelines_side_by_side_per_set(monkeypatch):
+    monkeypatch.setattr(
+        ev, "environment", lambda: {"rasa": "3.6.21", "python": "3.10", "cpus": "2"}
+    )
+    rows = []
+    for name, right, wrong in (("ours", 8, 1), ("retrieval", 7, 2)):
+        result = ev.Scores(name=name, config="c")
+        result.outcomes = ev.Outcomes(n=10, right=right, unsure=10 - right - wrong,
+                                      wrong=wrong)  # fmt: skip
+        result.outcomes.wrong_items = [("saanko rahaa", "service_raha", "greet", 0.9)]
+        rows.append(("tests/nlu/dev.yml", result, (right - 5, 5)))
+    text = cr.report(
+        rows, ev.Thresholds(0.4, 0.2), {"ours": 900, "retrieval": 1000}, ["raha"], 60
+    )
+    assert (
+        "| `tests/nlu/dev.yml` | ours | 10 | 8 (80.0 %) | 1 (10.0 %) | 1 (10.0 %) "
+        "| 3 / 5 |" in text
+    )
+    assert "| retrieval | 10 | 7 (70.0 %) | 1 (10.0 %) | 2 (20.0 %) | 2 / 5 |" in text
+    assert "## Answered wrong: `tests/nlu/dev.yml`, retrieval" in text
+    assert "saanko rahaa" in text
+    assert "0.4 / 0.2" in text
