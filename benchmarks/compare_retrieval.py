@@ -23,8 +23,10 @@ there too, so `--reuse` measures again without training.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
+import tempfile
 import time
 from dataclasses import replace
 from datetime import datetime
@@ -203,12 +205,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import yaml
-
     args = build_parser().parse_args(argv)
+    ev.quiet()
     started = time.perf_counter()
     work: Path = args.models
     work.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="polkuopas-retrieval-") as tmp:
+        os.environ.setdefault("RASA_CACHE_DIRECTORY", str(Path(tmp) / "cache"))
+        try:
+            text = compare(args, work, started)
+        except ev.TrainingFailed as exc:
+            print(f"compare_retrieval: error: {exc}", file=sys.stderr)
+            return 1
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text + "\n", encoding="utf-8")
+    ev.say(f"report written to {ev._rel(args.out)}")
+    return 0
+
+
+def compare(args: argparse.Namespace, work: Path, started: float) -> str:
+    """Train or reuse both models, measure them; the report's text."""
+    import yaml
+
     data = work / "retrieval-data"
     topics = write_retrieval_data(ev.NLU_DIR, data)
     config = work / "config-retrieval.yml"
@@ -241,11 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         rows += measure(name, cfg, model, took, measured_sets, known, limits)
     order = [n for n, _ in sets]
     rows.sort(key=lambda row: order.index(row[0]))
-    text = report(rows, limits, seconds, topics, time.perf_counter() - started)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text + "\n", encoding="utf-8")
-    ev.say(f"report written to {ev._rel(args.out)}")
-    return 0
+    return report(rows, limits, seconds, topics, time.perf_counter() - started)
 
 
 if __name__ == "__main__":
