@@ -21,19 +21,13 @@ import re
 import pytest
 import yaml
 
+from benchmarks.eval_nlu import holdout_files
 from polkuopas.settings import PROJECT_ROOT
 
 REALWORLD = PROJECT_ROOT / "tests" / "nlu" / "realworld.yml"
 DEV = PROJECT_ROOT / "tests" / "nlu" / "dev.yml"
-# The holdout sets in the order they were collected: holdout.yml, holdout-2.yml …
-HOLDOUTS = sorted(
-    (
-        path
-        for path in (PROJECT_ROOT / "tests" / "nlu").glob("holdout*.yml")
-        if re.fullmatch(r"holdout(-\d+)?", path.stem)
-    ),
-    key=lambda path: int(path.stem.partition("-")[2] or 1),
-)
+# The holdout sets in the order they were collected, as eval-nlu measures them.
+HOLDOUTS = holdout_files()
 SETS = {"realworld": REALWORLD, "dev": DEV} | {path.stem: path for path in HOLDOUTS}
 NLU_DIR = PROJECT_ROOT / "data" / "nlu"
 PATHS_DIR = PROJECT_ROOT / "paths"
