@@ -11,9 +11,10 @@ set `make eval-nlu` uses, with the same three outcomes (answered right,
 honestly unsure, answered wrong) and the same thresholds. A path question is
 right for the retrieval model only with the right topic (`ask_service/raha`).
 
-Ours is the model `make eval-nlu` kept in --models when it was trained on the
-same data and config (else it is trained here); the retrieval model is kept
-there too, so `--reuse` measures again without training.
+Both are trained here the same way, language understanding only, and kept in
+--models with a fingerprint of their data and config, so `--reuse` measures
+them again without training. (`make eval-nlu` measures the served model
+instead; an ours kept here by an earlier run is reused when it fits.)
 
     .venv-rasa/bin/python -m benchmarks.compare_retrieval --out reports/nlu-retrieval.md
 
@@ -194,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--models",
         type=Path,
         default=ev.ROOT / "var" / "eval-nlu",
-        help="where models are kept (ours is reused from make eval-nlu if it fits)",
+        help="where models are kept (reused with --reuse when they fit)",
     )
     parser.add_argument(
         "--reuse",

@@ -66,6 +66,7 @@ import hashlib
 import importlib
 import json
 import logging
+import math
 import platform
 import random
 import re
@@ -722,7 +723,12 @@ ROWS = [
     ("role value F1", lambda s: f"{s.value_f1:.3f}"),
     ("role value F1, unknown values dropped", lambda s: f"{s.known_f1:.3f}"),
     ("role span F1 (exact span)", lambda s: f"{s.span_f1:.3f}"),
-    ("training time", lambda s: f"{s.train_seconds:.0f} s"),
+    (
+        "training time",
+        lambda s: (
+            "make train" if math.isnan(s.train_seconds) else f"{s.train_seconds:.0f} s"
+        ),
+    ),
     ("mean parse latency", lambda s: f"{s.latency_ms:.1f} ms"),
 ]
 
@@ -983,9 +989,15 @@ def run_eval(
     work: Path,
     realworld: Path | None = REALWORLD_FILE,
     reuse: bool = False,
+    served: Path | None = None,
 ) -> tuple[list[Scores], Any, list[tuple[str, Scores]], list[str]]:
     """Train (or reuse) and measure every config on every set; also returns
-    the names of the configs whose kept model was reused."""
+    the names of the configs whose kept model was reused.
+
+    With `served` (the archive `make train` built from bot/config.yml), our
+    pipeline is not trained here: that archive is measured as it is served.
+    Two trainings on the same data do not give the same model, so only this
+    way is what the report says what the assistant does."""
     train_examples = load_examples(NLU_DIR)
     sets = evaluation_sets(realworld)
     eval_examples = sets[0][1]
@@ -999,12 +1011,19 @@ def run_eval(
     rows: list[tuple[str, Scores]] = []
     reused_names: list[str] = []
     for i, (name, config) in enumerate(configs, 1):
-        say(f"[{i}/{len(configs)}] training {name} ({_rel(config)}) …")
-        model, seconds, reused = train_or_reuse(config, NLU_DIR, work, name, reuse)
-        if reused:
-            reused_names.append(name)
-        done = "kept model reused, trained" if reused else "trained"
-        say(f"[{i}/{len(configs)}] {name} {done} in {seconds:.0f} s; parsing …")
+        if served is not None and config == CONFIGS["ours"]:
+            model, seconds = served, math.nan
+            say(
+                f"[{i}/{len(configs)}] {name}: the served model {_rel(served)}; "
+                "parsing …"
+            )
+        else:
+            say(f"[{i}/{len(configs)}] training {name} ({_rel(config)}) …")
+            model, seconds, reused = train_or_reuse(config, NLU_DIR, work, name, reuse)
+            if reused:
+                reused_names.append(name)
+            done = "kept model reused, trained" if reused else "trained"
+            say(f"[{i}/{len(configs)}] {name} {done} in {seconds:.0f} s; parsing …")
         measured = measure(name, config, model, seconds, sets, known, limits)
         result = measured[0][1]
         say(
@@ -1113,6 +1132,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="the real-world question set (default: tests/nlu/realworld.yml)",
     )
     parser.add_argument(
+        "--served",
+        type=Path,
+        metavar="ARCHIVE",
+        help="measure this model, built by `make train` from bot/config.yml, as "
+        "our pipeline instead of training one here (the others are trained as "
+        "usual): the report then measures what the assistant serves",
+    )
+    parser.add_argument(
         "--model",
         type=Path,
         metavar="ARCHIVE",
@@ -1138,8 +1165,24 @@ def main(argv: list[str] | None = None) -> int:
     if args.reuse and args.models is None:
         print("eval_nlu: error: --reuse needs --models DIR", file=sys.stderr)
         return 2
-    if args.model is not None and not args.model.is_file():
-        print(f"eval_nlu: error: no model {args.model}", file=sys.stderr)
+    for option, archive in (("", args.model), ("served ", args.served)):
+        if archive is not None and not archive.is_file():
+            hint = ": run make train first" if option else ""
+            print(f"eval_nlu: error: no {option}model {archive}{hint}", file=sys.stderr)
+            return 2
+    if args.served is not None and (args.cv or args.model is not None):
+        print(
+            "eval_nlu: error: --served measures the eval sets: "
+            "not with --cv or --model",
+            file=sys.stderr,
+        )
+        return 2
+    if args.served is not None and CONFIGS["ours"] not in [c for _, c in configs]:
+        print(
+            f"eval_nlu: error: --served is a model of {_rel(CONFIGS['ours'])}, "
+            "which is not among the configs",
+            file=sys.stderr,
+        )
         return 2
     quiet()
     if args.model is not None:
@@ -1162,7 +1205,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
             else:
                 results, (train_ex, eval_ex), rows, reused = run_eval(
-                    configs, work, args.realworld, args.reuse
+                    configs, work, args.realworld, args.reuse, args.served
                 )
                 title = "NLU evaluation: our pipeline against Rasa's default"
                 tested = ", ".join(
@@ -1173,6 +1216,15 @@ def main(argv: list[str] | None = None) -> int:
                     f"Both models are trained on `data/nlu/`{when} and tested on "
                     f"{tested}."
                 )
+                if args.served is not None:
+                    others = ", ".join(n for n, c in configs if c != CONFIGS["ours"])
+                    note = (
+                        f"Our pipeline is **the served model**, `{_rel(args.served)}`, "
+                        "which `make train` built from the same data (`rasa train`, "
+                        "language understanding and dialogue); it is measured as the "
+                        f"assistant serves it, not trained again here. {others} is "
+                        f"trained on `data/nlu/`{when}. All are tested on {tested}."
+                    )
                 if reused:
                     note += (
                         f" The models of {', '.join(reused)} were trained "

@@ -426,3 +426,56 @@ def test_train_or_reuse_trains_once_then_reuses(data, tmp_path, monkeypatch):
 def test_reuse_without_a_models_folder_is_a_usage_error(capsys):
     assert ev.main(["--reuse"]) == 2
     assert "--reuse needs --models DIR" in capsys.readouterr().err
+
+
+# --- measuring the served model (--served bot/models/polkuopas.tar.gz) ----------
+
+
+def test_the_served_model_is_measured_as_ours_and_not_trained(tmp_path, monkeypatch):
+    served = tmp_path / "polkuopas.tar.gz"
+    served.write_bytes(b"model")
+    trained, measured = [], []
+
+    def fake_train_or_reuse(config, nlu, work, name, reuse):
+        trained.append(name)
+        return work / f"{name}.tar.gz", 7.0, False
+
+    def fake_measure(name, config, model, seconds, sets, known, limits):
+        measured.append((name, model, seconds))
+        result = ev.Scores(name=name, config=ev._rel(config), n=0)
+        result.train_seconds = seconds
+        return [("eval", result)]
+
+    monkeypatch.setattr(ev, "load_examples", lambda path: [])
+    monkeypatch.setattr(ev, "evaluation_sets", lambda realworld: [("eval", [])])
+    monkeypatch.setattr(ev, "load_vocabulary", lambda folder: _Vocabulary())
+    monkeypatch.setattr(ev, "train_or_reuse", fake_train_or_reuse)
+    monkeypatch.setattr(ev, "measure", fake_measure)
+    configs = list(ev.CONFIGS.items())
+    results, _, _, reused = ev.run_eval(configs, tmp_path, None, False, served)
+    assert trained == ["default"]  # ours is not trained again
+    assert measured[0][:2] == ("ours", served)
+    assert measured[1][:2] == ("default", tmp_path / "default.tar.gz")
+    assert reused == []
+    # The report says the served model was built by make train, not how long.
+    row = next(r for r in ev.table(results).splitlines() if "training time" in r)
+    assert [c.strip() for c in row.strip("|").split("|")][1:] == ["make train", "7 s"]
+
+
+class _Vocabulary:
+    def __init__(self) -> None:
+        self.entity_synonyms: dict[str, str] = {}
+
+
+def test_served_needs_a_model_file_and_the_eval_sets(tmp_path, capsys):
+    missing = tmp_path / "none.tar.gz"
+    assert ev.main(["--served", str(missing)]) == 2
+    assert "no served model" in capsys.readouterr().err
+    served = tmp_path / "polkuopas.tar.gz"
+    served.write_bytes(b"model")
+    assert ev.main(["--served", str(served), "--cv", "3"]) == 2
+    assert "not with --cv or --model" in capsys.readouterr().err
+    other = tmp_path / "other.yml"
+    other.write_text("pipeline: []\n", encoding="utf-8")
+    assert ev.main(["--served", str(served), "--config", str(other)]) == 2
+    assert "not among the configs" in capsys.readouterr().err
