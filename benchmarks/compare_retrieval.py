@@ -114,21 +114,16 @@ def measure(
     known: set[str],
     limits: ev.Thresholds,
 ) -> list[tuple[str, ev.Scores, tuple[int, int]]]:
-    """Like eval_nlu.measure, with (right, asked) over the path questions."""
-    found = ev.parse_sets(model, [examples for _, examples in sets])
+    """eval_nlu.measure, with (right, asked) over the path questions."""
     rows = []
-    for (set_name, examples), preds in zip(sets, found, strict=True):
-        result = ev.score(name, config, examples, preds, seconds, known)
-        result.outcomes = o = ev.count_outcomes(examples, preds, limits)
-        asked = [
-            ev.outcome(e.intent, p, limits) == ev.RIGHT
-            for e, p in zip(examples, preds, strict=True)
-            if is_path_question(e.intent)
-        ]
-        ev.say(
-            f"{name} on {set_name}: right {o.right}, unsure {o.unsure}, wrong {o.wrong}"
-        )
-        rows.append((set_name, result, (sum(asked), len(asked))))
+    for set_name, result in ev.measure(
+        name, config, model, seconds, sets, known, limits
+    ):
+        o = result.outcomes
+        paths = [i for i in o.asked_by_intent if is_path_question(i)]
+        asked = sum(o.asked_by_intent[i] for i in paths)
+        right = sum(o.right_by_intent.get(i, 0) for i in paths)
+        rows.append((set_name, result, (right, asked)))
     return rows
 
 

@@ -554,6 +554,9 @@ class Outcomes:
     unsure_offered: int = 0
     # (text, expected, answered with, confidence) of each wrong answer
     wrong_items: list[tuple[str, str, str, float]] = field(default_factory=list)
+    # per expected intent: how many were asked, how many answered right
+    asked_by_intent: dict[str, int] = field(default_factory=dict)
+    right_by_intent: dict[str, int] = field(default_factory=dict)
 
     def rate(self, count: int) -> float:
         return count / self.n if self.n else 0.0
@@ -565,8 +568,12 @@ def count_outcomes(
     out = Outcomes(n=len(examples))
     for example, p in zip(examples, preds, strict=True):
         kind = outcome(example.intent, p, limits)
+        asked = out.asked_by_intent
+        asked[example.intent] = asked.get(example.intent, 0) + 1
         if kind == RIGHT:
             out.right += 1
+            right = out.right_by_intent
+            right[example.intent] = right.get(example.intent, 0) + 1
         elif kind == UNSURE:
             out.unsure += 1
             if example.intent != "out_of_scope" and any(

@@ -113,3 +113,15 @@ def test_the_report_puts_both_pipelines_side_by_side_per_set(monkeypatch):
     assert "## Answered wrong: `tests/nlu/dev.yml`, retrieval" in text
     assert "saanko rahaa" in text
     assert "0.4 / 0.2" in text
+
+
+def test_path_questions_right_are_counted_from_the_outcomes(monkeypatch):
+    outcomes = ev.Outcomes(n=4, right=2, wrong=2)
+    outcomes.asked_by_intent = {"ask_service/raha": 2, "service_kesto": 1, "greet": 1}
+    outcomes.right_by_intent = {"ask_service/raha": 1, "greet": 1}
+    result = ev.Scores(name="ours", config="c")
+    result.outcomes = outcomes
+    monkeypatch.setattr(ev, "measure", lambda *args: [("tests/nlu/dev.yml", result)])
+    rows = cr.measure("ours", None, None, 0.0, [], set(), ev.Thresholds())
+    # Both forms of a path question count; the greeting does not.
+    assert rows == [("tests/nlu/dev.yml", result, (1, 3))]

@@ -167,6 +167,13 @@ def test_count_outcomes_tallies_and_lists_the_wrong_ones():
     ]
     assert o.rate(o.unsure) == 0.5
     assert ev.Outcomes().rate(0) == 0.0
+    assert o.asked_by_intent == {
+        "greet": 1,
+        "ask_service/mika_palvelu": 1,
+        "out_of_scope": 1,
+        "thank": 1,
+    }
+    assert o.right_by_intent == {"greet": 1}
 
 
 def test_an_unsure_answer_counts_when_a_button_offers_the_right_intent():
