@@ -75,7 +75,7 @@ import sys
 import tempfile
 import time
 import warnings
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -555,8 +555,8 @@ class Outcomes:
     # (text, expected, answered with, confidence) of each wrong answer
     wrong_items: list[tuple[str, str, str, float]] = field(default_factory=list)
     # per expected intent: how many were asked, how many answered right
-    asked_by_intent: dict[str, int] = field(default_factory=dict)
-    right_by_intent: dict[str, int] = field(default_factory=dict)
+    asked_by_intent: Counter[str] = field(default_factory=Counter)
+    right_by_intent: Counter[str] = field(default_factory=Counter)
 
     def rate(self, count: int) -> float:
         return count / self.n if self.n else 0.0
@@ -568,12 +568,10 @@ def count_outcomes(
     out = Outcomes(n=len(examples))
     for example, p in zip(examples, preds, strict=True):
         kind = outcome(example.intent, p, limits)
-        asked = out.asked_by_intent
-        asked[example.intent] = asked.get(example.intent, 0) + 1
+        out.asked_by_intent[example.intent] += 1
         if kind == RIGHT:
             out.right += 1
-            right = out.right_by_intent
-            right[example.intent] = right.get(example.intent, 0) + 1
+            out.right_by_intent[example.intent] += 1
         elif kind == UNSURE:
             out.unsure += 1
             if example.intent != "out_of_scope" and any(
