@@ -1217,11 +1217,12 @@ def main(argv: list[str] | None = None) -> int:
                     f"`{name}`" for name in dict.fromkeys(n for n, _ in rows)
                 )
                 when = "" if reused else " in this run"
-                note = (
-                    f"Both models are trained on `data/nlu/`{when} and tested on "
-                    f"{tested}."
-                )
-                if args.served is not None:
+                if args.served is None:
+                    note = (
+                        f"Both models are trained on `data/nlu/`{when} and tested "
+                        f"on {tested}."
+                    )
+                else:
                     others = ", ".join(n for n, c in configs if c != CONFIGS["ours"])
                     note = (
                         f"Our pipeline is **the served model**, `{_rel(args.served)}`, "
