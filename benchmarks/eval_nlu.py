@@ -86,6 +86,9 @@ NLU_DIR = ROOT / "data" / "nlu"
 EVAL_FILE = ROOT / "tests" / "nlu" / "eval.yml"
 REALWORLD_FILE = ROOT / "tests" / "nlu" / "realworld.yml"
 DEV_FILE = ROOT / "tests" / "nlu" / "dev.yml"
+# bot/config.yml names a component of ours (polkuopas_rasa.intent_vote), which
+# Rasa imports by name when it trains or loads a model.
+BOT_DIR = ROOT / "bot"
 
 
 def holdout_files(folder: Path = ROOT / "tests" / "nlu") -> list[Path]:
@@ -339,10 +342,18 @@ class TrainingFailed(RuntimeError):
     pass
 
 
+def our_components() -> None:
+    """Make our own NLU components (bot/polkuopas_rasa) importable, as
+    PYTHONPATH=bot does for `rasa train` and `rasa run`."""
+    if str(BOT_DIR) not in sys.path:
+        sys.path.insert(0, str(BOT_DIR))
+
+
 def train(config: Path, nlu: Path, out: Path, name: str) -> tuple[Path, float]:
     """Train an NLU model; return the model archive and the seconds it took."""
     from rasa.model_training import train_nlu
 
+    our_components()
     started = time.perf_counter()
     try:
         model = train_nlu(
@@ -429,6 +440,7 @@ def parse_sets(model: Path, sets: list[list[Example]]) -> list[list[Prediction]]
     """Parse several lists of examples with one loaded model."""
     from rasa.core.agent import Agent
 
+    our_components()
     agent = Agent.load(str(model))
 
     async def run(examples: list[Example]) -> list[Prediction]:
@@ -1223,12 +1235,16 @@ def main(argv: list[str] | None = None) -> int:
                         f"on {tested}."
                     )
                 else:
-                    others = ", ".join(n for n, c in configs if c != CONFIGS["ours"])
+                    names = [n for n, c in configs if c != CONFIGS["ours"]]
+                    others = " and ".join(
+                        ([", ".join(names[:-1])] if names[:-1] else []) + names[-1:]
+                    )
+                    verb = "is" if len(names) == 1 else "are"
                     note = (
                         f"Our pipeline is **the served model**, `{_rel(args.served)}`, "
                         "which `make train` built from the same data (`rasa train`, "
                         "language understanding and dialogue); it is measured as the "
-                        f"assistant serves it, not trained again here. {others} is "
+                        f"assistant serves it, not trained again here. {others} {verb} "
                         f"trained on `data/nlu/`{when}. All are tested on {tested}."
                     )
                 if reused:

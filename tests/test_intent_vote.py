@@ -1,0 +1,127 @@
+"""IntentVote (bot/polkuopas_rasa/intent_vote.py), in Rasa's environment: the
+logistic regression is trained and persisted as Rasa's own is, and its
+probabilities are averaged with the ranking DIET left on the message."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from polkuopas.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.rasa
+
+BOT_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
+SCRIPT = r"""
+import json, sys, tempfile
+from pathlib import Path
+import numpy as np
+from scipy import sparse
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.training_data.features import Features
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from polkuopas_rasa.intent_vote import IntentVote, combine
+
+WORDS = ["hei", "moi", "palkka", "raha", "sairas", "kipeä"]
+def message(words, intent=None):
+    vector = np.array([[1.0 if w in words else 0.0 for w in WORDS]])
+    data = {"text": " ".join(words)}
+    if intent:
+        data["intent"] = intent
+    m = Message(data=data)
+    m.add_features(Features(sparse.coo_matrix(vector), "sentence", "text", "test"))
+    return m
+
+EXAMPLES = {
+    "greet": [["hei"], ["moi"], ["hei", "moi"]],
+    "raha": [["palkka"], ["raha"], ["palkka", "raha"]],
+    "sairaus": [["sairas"], ["kipeä"], ["sairas", "kipeä"]],
+}
+train = [message(w, intent) for intent, ws in EXAMPLES.items() for w in ws]
+out = {}
+with tempfile.TemporaryDirectory() as tmp:
+    storage = LocalModelStorage(Path(tmp))
+    resource = Resource("vote")
+    context = ExecutionContext(GraphSchema({}), node_name="vote")
+    config = {**IntentVote.get_default_config(), "weight": 0.25}
+    vote = IntentVote.create(config, storage, resource, context)
+    vote.train(TrainingData(train))
+    asked = message(["palkka", "kipeä"])
+    diet = [
+        {"name": "sairaus", "confidence": 0.9},
+        {"name": "greet", "confidence": 0.1},
+    ]
+    asked.set("intent_ranking", diet)
+    alone = message(["palkka", "kipeä"])
+    vote.process([asked, alone])
+    row = vote.clf.predict_proba(vote._create_X([alone]))[0]
+    own = dict(zip(vote.clf.classes_, row))
+    out["own"] = {k: float(v) for k, v in own.items()}
+    out["voted"] = asked.get("intent_ranking")
+    out["intent"] = asked.get("intent")
+    out["alone"] = alone.get("intent_ranking")
+    loaded = IntentVote.load(config, storage, resource, context)
+    again = message(["palkka", "kipeä"])
+    again.set("intent_ranking", diet)
+    loaded.process([again])
+    out["loaded"] = again.get("intent_ranking")
+    try:
+        IntentVote.create({**config, "weight": 1.5}, storage, Resource("bad"), context)
+        out["bad_weight"] = None
+    except ValueError as error:
+        out["bad_weight"] = str(error)
+    out["short"] = combine(diet, {"raha": 0.5, "greet": 0.3, "sairaus": 0.2}, 0.5, 2)
+print(json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def result() -> dict:
+    if not BOT_PYTHON.exists():
+        pytest.fail("the bot environment .venv-rasa is missing: run `make install`")
+    done = subprocess.run(
+        [str(BOT_PYTHON), "-c", SCRIPT],
+        cwd=PROJECT_ROOT,
+        env={"PYTHONPATH": f"{PROJECT_ROOT / 'bot'}:{PROJECT_ROOT}"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_ranking_is_the_weighted_average_of_diet_and_the_regression(result):
+    own = result["own"]
+    assert set(own) == {"greet", "raha", "sairaus"}
+    diet = {"sairaus": 0.9, "greet": 0.1, "raha": 0.0}
+    expected = {name: 0.75 * diet[name] + 0.25 * own[name] for name in own}
+    voted = {item["name"]: item["confidence"] for item in result["voted"]}
+    assert voted == pytest.approx(expected)
+    confidences = [item["confidence"] for item in result["voted"]]
+    assert confidences == sorted(confidences, reverse=True)
+    assert result["intent"] == result["voted"][0]
+
+
+def test_without_an_earlier_ranking_the_regression_answers_alone(result):
+    alone = {item["name"]: item["confidence"] for item in result["alone"]}
+    assert alone == pytest.approx(result["own"])
+
+
+def test_a_persisted_vote_loads_and_answers_the_same(result):
+    loaded, voted = result["loaded"], result["voted"]
+    assert [item["name"] for item in loaded] == [item["name"] for item in voted]
+    assert [item["confidence"] for item in loaded] == pytest.approx(
+        [item["confidence"] for item in voted]
+    )
+
+
+def test_the_ranking_is_cut_to_its_length_and_a_bad_weight_is_refused(result):
+    assert [item["name"] for item in result["short"]] == ["sairaus", "raha"]
+    assert result["short"][0]["confidence"] == pytest.approx(0.55)
+    assert "between 0 and 1" in result["bad_weight"]
