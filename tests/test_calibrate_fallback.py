@@ -57,3 +57,29 @@ def test_without_the_evaluation_target_the_safety_target_comes_first():
     # Nothing is safe either: the fewest dev questions answered wrong.
     unsafe = [parsed("out_of_scope", ("ask_contact", 0.99), ("greet", 0.0))]
     assert cf.choose({"eval": evaluation, "dev": unsafe}) == (0.3, 0.05)
+
+
+def test_meeting_both_targets_the_rule_takes_the_most_right_minus_wrong():
+    evaluation = [parsed("greet", ("greet", 0.95), ("thank", 0.01))] * 20
+    # Ten dev questions: an out-of-scope one is answered wrong (0.55) up to the
+    # threshold 0.5 and unsure above; three are right (0.52) up to 0.5 and
+    # unsure above; six are always right.
+    dev = (
+        [parsed("out_of_scope", ("ask_contact", 0.55), ("greet", 0.1))]
+        + [parsed("greet", ("greet", 0.52), ("thank", 0.1))] * 3
+        + [parsed("greet", ("greet", 0.99), ("thank", 0.0))] * 6
+    )
+    # At 0.3-0.5 dev is 90 % right and 10 % wrong (right - wrong 0.8); at 0.6
+    # it is 60 % right and 0 % wrong (0.6): both meet the targets, the rule
+    # takes the lowest threshold with the most right minus wrong.
+    assert cf.choose({"eval": evaluation, "dev": dev}) == (0.3, 0.05)
+
+
+def test_with_several_models_the_figures_are_the_mean():
+    one = [parsed("greet", ("greet", 0.95), ("thank", 0.01))]
+    other = [parsed("greet", ("thank", 0.95), ("greet", 0.01))]
+    r = cf.rates([one, other], 0.5, 0.1)
+    assert (r["right"], r["unsure"], r["wrong"]) == (0.5, 0.0, 0.5)
+    assert cf.accuracy([one, other]) == 0.5
+    thirds = [[parsed("greet", ("thank", 0.95), ("x", 0.0))] + one * 9] * 3
+    assert cf.rates(thirds, 0.5, 0.1)["wrong"] == 0.1  # not 0.10000000000000002
