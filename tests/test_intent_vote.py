@@ -65,6 +65,10 @@ with tempfile.TemporaryDirectory() as tmp:
     out["voted"] = asked.get("intent_ranking")
     out["intent"] = asked.get("intent")
     out["alone"] = alone.get("intent_ranking")
+    unknown = message(["😀"])
+    unknown.set("intent_ranking", diet)
+    vote.process([unknown])
+    out["unknown"] = unknown.get("intent_ranking")
     loaded = IntentVote.load(config, storage, resource, context)
     again = message(["palkka", "kipeä"])
     again.set("intent_ranking", diet)
@@ -111,6 +115,13 @@ def test_the_ranking_is_the_weighted_average_of_diet_and_the_regression(result):
 def test_without_an_earlier_ranking_the_regression_answers_alone(result):
     alone = {item["name"]: item["confidence"] for item in result["alone"]}
     assert alone == pytest.approx(result["own"])
+
+
+def test_on_a_message_of_unknown_words_the_regression_abstains(result):
+    # No feature it knows: every intent gets the same share from it.
+    unknown = {item["name"]: item["confidence"] for item in result["unknown"]}
+    diet = {"sairaus": 0.9, "greet": 0.1, "raha": 0.0}
+    assert unknown == pytest.approx({k: 0.75 * v + 0.25 / 3 for k, v in diet.items()})
 
 
 def test_a_persisted_vote_loads_and_answers_the_same(result):
