@@ -5,6 +5,7 @@ probabilities are averaged with the ranking DIET left on the message."""
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 
 import pytest
@@ -15,7 +16,8 @@ pytestmark = pytest.mark.rasa
 
 BOT_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
 SCRIPT = r"""
-import json, sys, tempfile
+import json, logging, sys, tempfile
+logging.getLogger().setLevel(logging.INFO)
 from pathlib import Path
 import numpy as np
 from scipy import sparse
@@ -79,6 +81,7 @@ with tempfile.TemporaryDirectory() as tmp:
         out["bad_weight"] = None
     except ValueError as error:
         out["bad_weight"] = str(error)
+    out["root_level"] = logging.getLogger().level
     out["short"] = combine(diet, {"raha": 0.5, "greet": 0.3, "sairaus": 0.2}, 0.5, 2)
 print(json.dumps(out))
 """
@@ -122,6 +125,12 @@ def test_on_a_message_of_unknown_words_the_regression_abstains(result):
     unknown = {item["name"]: item["confidence"] for item in result["unknown"]}
     diet = {"sairaus": 0.9, "greet": 0.1, "raha": 0.0}
     assert unknown == pytest.approx({k: 0.75 * v + 0.25 / 3 for k, v in diet.items()})
+
+
+def test_saving_and_loading_keep_the_root_loggers_level(result):
+    # skops (Rasa saves the regression with it) sets the root logger to
+    # WARNING on import; the INFO lines after the model loaded must stay.
+    assert result["root_level"] == logging.INFO
 
 
 def test_a_persisted_vote_loads_and_answers_the_same(result):

@@ -21,6 +21,7 @@ second DIET would add a quarter of an hour).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -31,6 +32,21 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 WEIGHT = "weight"
+
+
+def _import_skops() -> None:
+    """Import skops.io (which Rasa's logistic regression persists with) now,
+    keeping the root logger's level: importing it pulls in numpy.distutils,
+    whose setuptools log sets the root logger to WARNING, and every INFO line
+    after the model loaded (the channel's, the gc.freeze line) would be lost."""
+    root = logging.getLogger()
+    level = root.level
+    import skops.io  # noqa: F401
+
+    root.setLevel(level)
+
+
+_import_skops()
 
 
 def combine(
