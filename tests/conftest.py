@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import copy
+import json
 import os
 import secrets
+import subprocess
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -25,6 +27,26 @@ from polkuopas.store import open_store
 BACKENDS = ("sqlite", "postgresql")
 
 REAL_PATHS = PROJECT_ROOT / "paths"
+
+
+BOT_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
+
+
+def run_in_bot_environment(script: str, timeout: float = 300) -> Any:
+    """Run `script` with Rasa's Python (bot/ and the project root on
+    PYTHONPATH) and return the JSON it prints on its last line."""
+    if not BOT_PYTHON.exists():
+        pytest.fail("the bot environment .venv-rasa is missing: run `make install`")
+    done = subprocess.run(
+        [str(BOT_PYTHON), "-c", script],
+        cwd=PROJECT_ROOT,
+        env={"PYTHONPATH": f"{PROJECT_ROOT / 'bot'}:{PROJECT_ROOT}"},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def bot_pythonpath() -> str:

@@ -4,17 +4,14 @@ probabilities are averaged with the ranking DIET left on the message."""
 
 from __future__ import annotations
 
-import json
 import logging
-import subprocess
 
 import pytest
 
-from polkuopas.settings import PROJECT_ROOT
+from conftest import run_in_bot_environment
 
 pytestmark = pytest.mark.rasa
 
-BOT_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
 SCRIPT = r"""
 import json, logging, sys, tempfile
 logging.getLogger().setLevel(logging.INFO)
@@ -89,18 +86,7 @@ print(json.dumps(out))
 
 @pytest.fixture(scope="module")
 def result() -> dict:
-    if not BOT_PYTHON.exists():
-        pytest.fail("the bot environment .venv-rasa is missing: run `make install`")
-    done = subprocess.run(
-        [str(BOT_PYTHON), "-c", SCRIPT],
-        cwd=PROJECT_ROOT,
-        env={"PYTHONPATH": f"{PROJECT_ROOT / 'bot'}:{PROJECT_ROOT}"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_in_bot_environment(SCRIPT)
 
 
 def test_the_ranking_is_the_weighted_average_of_diet_and_the_regression(result):

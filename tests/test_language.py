@@ -5,17 +5,14 @@ are recognised (tests/nlu/languages.yml)."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-
 import pytest
 import yaml
 
+from conftest import run_in_bot_environment
 from polkuopas.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.rasa
 
-BOT_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
 SCRIPT = """
 import json, sys
 from benchmarks.language_id import finnish_sets, other_sets
@@ -32,16 +29,7 @@ print(json.dumps(out))
 
 @pytest.fixture(scope="module")
 def verdicts() -> dict:
-    result = subprocess.run(
-        [str(BOT_PYTHON), "-c", SCRIPT],
-        cwd=PROJECT_ROOT,
-        env={"PYTHONPATH": f"{PROJECT_ROOT / 'bot'}:{PROJECT_ROOT}"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    return json.loads(result.stdout)
+    return run_in_bot_environment(SCRIPT)
 
 
 def test_finnish_with_typos_and_without_diacritics_stays_finnish(verdicts):
