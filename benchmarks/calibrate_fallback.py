@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,30 +96,37 @@ async def parse_all(model: Path, examples: list[ev.Example]) -> list[Parsed]:
     return parsed
 
 
+def runs_of(parsed: list[Parsed] | list[list[Parsed]]) -> list[list[Parsed]]:
+    """One model's parses, or several models' parses of the same sentences,
+    as a list of runs."""
+    if parsed and isinstance(parsed[0], list):
+        return parsed
+    return [parsed]
+
+
 def rates(
     parsed: list[Parsed] | list[list[Parsed]], threshold: float, ambiguity: float
 ) -> dict:
     """Right / unsure / wrong shares of one model's parses, or the mean over
     several models' parses of the same sentences."""
-    if parsed and isinstance(parsed[0], list):
-        each = [rates(run, threshold, ambiguity) for run in parsed]
-        # rounded, so that a mean of 10 % is not 10.000000000000002 %
-        return {k: round(sum(r[k] for r in each) / len(each), 9) for k in each[0]}
     limits = ev.Thresholds(threshold, ambiguity)
-    counts = {ev.RIGHT: 0, ev.UNSURE: 0, ev.WRONG: 0}
-    for p in parsed:
-        counts[ev.outcome(p.expected, p.prediction(), limits)] += 1
-    total = len(parsed) or 1
-    return {k: v / total for k, v in counts.items()}
+    kinds = (ev.RIGHT, ev.UNSURE, ev.WRONG)
+    shares = []
+    for run in runs_of(parsed):
+        counts = Counter(ev.outcome(p.expected, p.prediction(), limits) for p in run)
+        shares.append({k: counts[k] / (len(run) or 1) for k in kinds})
+    # rounded, so that a mean of 10 % is not 10.000000000000002 %
+    return {k: round(sum(r[k] for r in shares) / len(shares), 9) for k in kinds}
 
 
 def accuracy(parsed: list[Parsed] | list[list[Parsed]]) -> float:
     """Intent accuracy of the ranking alone (no fallback); mean over models."""
-    if parsed and isinstance(parsed[0], list):
-        return sum(accuracy(run) for run in parsed) / len(parsed)
-    return sum(ev.matches(p.expected, p.prediction().full) for p in parsed) / (
-        len(parsed) or 1
-    )
+    runs = runs_of(parsed)
+    return sum(
+        sum(ev.matches(p.expected, p.prediction().full) for p in run) / len(run)
+        for run in runs
+        if run
+    ) / len(runs)
 
 
 Sets = dict[str, list[Parsed]] | dict[str, list[list[Parsed]]]
@@ -176,11 +184,9 @@ def report(sets: Sets, models: list[Path]) -> str:
         "",
     ]
     for name, parsed in sets.items():
-        count = (
-            len(parsed[0]) if parsed and isinstance(parsed[0], list) else len(parsed)
-        )
         lines.append(
-            f"- {name}: {count} sentences, intent accuracy without fallback "
+            f"- {name}: {len(runs_of(parsed)[0])} sentences, "
+            "intent accuracy without fallback "
             f"{pct(accuracy(parsed))}"
         )
     names = list(sets)
@@ -266,8 +272,7 @@ def main() -> None:
         ev.say(f"[{i}/{len(models)}] parsing with {model} …")
         for name, sentences in examples.items():
             runs[name].append(asyncio.run(parse_all(model, sentences)))
-    sets: Sets = runs if len(models) > 1 else {k: v[0] for k, v in runs.items()}
-    text = report(sets, models)
+    text = report(runs, models)
     if args.threshold is not None and args.ambiguity is not None:
         for name, parsed in runs.items():
             for model, run in zip(models, parsed, strict=True):
