@@ -108,6 +108,11 @@ CONFIGS = {
 }
 ENTITY = "role"
 FALLBACK = "nlu_fallback"
+# Rasa's fallback and ours (bot/polkuopas_rasa/fallback.py), as named in a config
+FALLBACK_COMPONENTS = frozenset(
+    {"FallbackClassifier", "polkuopas_rasa.fallback.Fallback"}
+)
+OUT_OF_SCOPE = "out_of_scope"
 LANGUAGE = "fi"
 QUESTION_LABEL = "question:"
 # The intents the assistant offers as buttons when it is unsure: the keys of
@@ -518,10 +523,13 @@ RIGHT, UNSURE, WRONG = "right", "unsure", "wrong"
 
 @dataclass(frozen=True)
 class Thresholds:
-    """When the assistant is honestly unsure (FallbackClassifier's settings)."""
+    """When the assistant is honestly unsure (FallbackClassifier's settings;
+    `out_of_scope`: the floor of polkuopas_rasa.fallback.Fallback when the
+    best guess is out_of_scope, None for Rasa's rule)."""
 
     threshold: float = DEFAULT_THRESHOLD
     ambiguity: float = DEFAULT_AMBIGUITY
+    out_of_scope: float | None = None
 
 
 def read_thresholds(config: Path) -> Thresholds:
@@ -530,10 +538,12 @@ def read_thresholds(config: Path) -> Thresholds:
 
     data = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
     for component in data.get("pipeline") or []:
-        if component.get("name") == "FallbackClassifier":
+        if component.get("name") in FALLBACK_COMPONENTS:
+            floor = component.get("out_of_scope_threshold")
             return Thresholds(
                 float(component.get("threshold", DEFAULT_THRESHOLD)),
                 float(component.get("ambiguity_threshold", DEFAULT_AMBIGUITY)),
+                None if floor is None else float(floor),
             )
     return Thresholds()
 
@@ -544,13 +554,20 @@ def outcome(expected: str, prediction: Prediction, limits: Thresholds) -> str:
     Unsure when the pipeline itself fell back, or when the best intent of the
     ranking is below the threshold or within the ambiguity threshold of the
     second: the assistant would then ask what was meant instead of answering.
-    The same limits are applied to every pipeline, so they compare fairly.
+    With an out_of_scope floor (polkuopas_rasa.fallback.Fallback), a best
+    guess of out_of_scope is unsure below that floor instead of the
+    threshold (the ambiguity check stays). The same limits
+    are applied to every pipeline, so they compare fairly.
     """
     if prediction.intent == FALLBACK:
         return UNSURE
     best = prediction.top[0][1] if prediction.top else prediction.confidence
     second = prediction.top[1][1] if len(prediction.top) > 1 else 0.0
-    if best < limits.threshold or best - second < limits.ambiguity:
+    best_name = prediction.top[0][0] if prediction.top else prediction.intent
+    floor = limits.threshold
+    if limits.out_of_scope is not None and best_name == OUT_OF_SCOPE:
+        floor = limits.out_of_scope
+    if best < floor or best - second < limits.ambiguity:
         return UNSURE
     return RIGHT if matches(expected, prediction.full or prediction.ranked) else WRONG
 
@@ -586,7 +603,7 @@ def count_outcomes(
             out.right_by_intent[example.intent] += 1
         elif kind == UNSURE:
             out.unsure += 1
-            if example.intent != "out_of_scope" and any(
+            if example.intent != OUT_OF_SCOPE and any(
                 matches(example.intent, offered) for offered in p.offered
             ):
                 out.unsure_offered += 1
@@ -849,7 +866,14 @@ def outcome_sections(
         f"below {limits.threshold:g} or within {limits.ambiguity:g} of the "
         "second (the FallbackClassifier thresholds of `bot/config.yml`, applied "
         "to both pipelines), so the assistant asks what was meant instead of "
-        "answering. *Of which a button is right*: an in-scope question the "
+        "answering"
+        + (
+            f'; a best guess of `{OUT_OF_SCOPE}` ("En osaa vastata tähän") is '
+            f"unsure below {limits.out_of_scope:g} instead of {limits.threshold:g}"
+            if limits.out_of_scope is not None
+            else ""
+        )
+        + ". *Of which a button is right*: an in-scope question the "
         "assistant was unsure of, where one of the two guesses it offers as "
         "buttons (`offered_buttons`, as `ActionFallback` chooses them) is the "
         "right answer. *Answered wrong*: a confident answer to another question. "

@@ -226,6 +226,26 @@ def test_thresholds_come_from_the_config(tmp_path: Path):
     assert ev.read_thresholds(other) == ev.Thresholds(0.55, 0.1)
     other.write_text("pipeline:\n  - name: WhitespaceTokenizer\n", encoding="utf-8")
     assert ev.read_thresholds(other) == ev.Thresholds(0.3, 0.1)
+    other.write_text(
+        "pipeline:\n  - name: polkuopas_rasa.fallback.Fallback\n"
+        "    threshold: 0.55\n    out_of_scope_threshold: 0.25\n",
+        encoding="utf-8",
+    )
+    assert ev.read_thresholds(other) == ev.Thresholds(0.55, 0.1, 0.25)
+
+
+def test_an_out_of_scope_floor_lowers_only_out_of_scopes_threshold():
+    limits = ev.Thresholds(0.5, 0.05, 0.3)
+    oos = prediction("out_of_scope", 0.35, second=0.1, runner_up="greet")
+    assert ev.outcome("out_of_scope", oos, limits) == ev.RIGHT
+    assert ev.outcome("service_raha", oos, limits) == ev.WRONG
+    assert ev.outcome("out_of_scope", oos, ev.Thresholds(0.5, 0.05)) == ev.UNSURE
+    low = prediction("out_of_scope", 0.25, second=0.1, runner_up="greet")
+    assert ev.outcome("out_of_scope", low, limits) == ev.UNSURE
+    tie = prediction("out_of_scope", 0.45, second=0.43, runner_up="greet")
+    assert ev.outcome("greet", tie, limits) == ev.UNSURE
+    greet = prediction("greet", 0.45, second=0.1)
+    assert ev.outcome("greet", greet, limits) == ev.UNSURE
 
 
 # --- scores -------------------------------------------------------------------
