@@ -5,8 +5,11 @@ development set (tests/nlu/dev.yml, questions copied from public pages) once
 with a trained model, then replays the fallback decision for a grid of
 thresholds: a message is "unsure" (the clarifying question) when the best
 intent's confidence is below `threshold` or the two best are within
-`ambiguity`. The outcomes are counted exactly as `make eval-nlu` counts them
-(`outcome` in benchmarks/eval_nlu.py): answered right / honestly unsure /
+`ambiguity`. With an out_of_scope floor (polkuopas_rasa.fallback.Fallback),
+a best guess of out_of_scope is unsure below the floor instead of the
+threshold, as its answer ("En osaa vastata tähän") claims nothing. The
+outcomes are counted exactly as `make eval-nlu` counts them (`outcome` in
+benchmarks/eval_nlu.py): answered right / honestly unsure /
 answered wrong.
 
 The real-world set (tests/nlu/realworld.yml) is deliberately not read: it is
@@ -26,7 +29,9 @@ right at least 95 % of the time (the issue's intent-accuracy target; with the
 pipeline's own fallback counted as wrong, accuracy and "answered right" are
 the same figure) and at most 10 % of the dev questions answered wrong (the
 issue's safety target), take the one with the most dev questions answered
-right minus answered wrong, then the fewest wrong, then the lowest threshold.
+right minus answered wrong, then the fewest wrong, then the lowest threshold
+(and on a tie of all that, Rasa's rule before a floor, a higher floor before a
+lower one).
 If none meets both targets, the evaluation target comes first: the fewest
 dev questions answered wrong, then the most right, then the lowest threshold.
 If no setting keeps the evaluation set there, the safety target comes first:
@@ -48,8 +53,12 @@ from pathlib import Path
 from benchmarks import eval_nlu as ev
 
 ROOT = Path(__file__).resolve().parent.parent
-THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+THRESHOLDS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8, 0.9)
 AMBIGUITIES = (0.05, 0.1, 0.2, 0.3)
+# The floor of polkuopas_rasa.fallback.Fallback when the best guess is
+# out_of_scope; None is Rasa's rule (the same threshold and ambiguity as any
+# other intent).
+OUT_OF_SCOPE_FLOORS = (None, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45)
 EVAL_TARGET = 0.95
 WRONG_TARGET = 0.10
 
@@ -105,11 +114,14 @@ def runs_of(parsed: list[Parsed] | list[list[Parsed]]) -> list[list[Parsed]]:
 
 
 def rates(
-    parsed: list[Parsed] | list[list[Parsed]], threshold: float, ambiguity: float
+    parsed: list[Parsed] | list[list[Parsed]],
+    threshold: float,
+    ambiguity: float,
+    out_of_scope: float | None = None,
 ) -> dict:
     """Right / unsure / wrong shares of one model's parses, or the mean over
     several models' parses of the same sentences."""
-    limits = ev.Thresholds(threshold, ambiguity)
+    limits = ev.Thresholds(threshold, ambiguity, out_of_scope)
     kinds = (ev.RIGHT, ev.UNSURE, ev.WRONG)
     shares = []
     for run in runs_of(parsed):
@@ -132,37 +144,56 @@ def accuracy(parsed: list[Parsed] | list[list[Parsed]]) -> float:
 Sets = dict[str, list[Parsed]] | dict[str, list[list[Parsed]]]
 
 
+Setting = tuple[float, float, float | None]
+
+
+def _cautious(floor: float | None) -> float:
+    """Tie-break order of out_of_scope floors: Rasa's rule first, then the
+    higher floor."""
+    return -1.0 if floor is None else 1.0 - floor
+
+
 def choose(
-    sets: Sets, dev: str = "dev", evaluation: str = "eval"
-) -> tuple[float, float]:
-    """The grid setting the rule in the module docstring picks."""
+    sets: Sets,
+    dev: str = "dev",
+    evaluation: str = "eval",
+    floors: tuple[float | None, ...] = OUT_OF_SCOPE_FLOORS,
+) -> Setting:
+    """The grid setting the rule in the module docstring picks: threshold,
+    ambiguity and out_of_scope floor."""
     grid = [
-        (t, a, rates(sets[evaluation], t, a), rates(sets[dev], t, a))
+        (t, a, f, rates(sets[evaluation], t, a, f), rates(sets[dev], t, a, f))
         for t in THRESHOLDS
         for a in AMBIGUITIES
+        for f in floors
     ]
+
+    def pick(keyed: list[tuple]) -> Setting:
+        t, a, f = min(keyed)[-3:]
+        return t, a, f
+
     both = [
-        (d[ev.WRONG] - d[ev.RIGHT], d[ev.WRONG], t, a)
-        for t, a, e, d in grid
+        (d[ev.WRONG] - d[ev.RIGHT], d[ev.WRONG], t, a, _cautious(f), t, a, f)
+        for t, a, f, e, d in grid
         if e[ev.RIGHT] >= EVAL_TARGET and d[ev.WRONG] <= WRONG_TARGET
     ]
     if both:
-        return min(both)[2:]
+        return pick(both)
     keeping = [
-        (d[ev.WRONG], -d[ev.RIGHT], t, a)
-        for t, a, e, d in grid
+        (d[ev.WRONG], -d[ev.RIGHT], t, a, _cautious(f), t, a, f)
+        for t, a, f, e, d in grid
         if e[ev.RIGHT] >= EVAL_TARGET
     ]
     if keeping:
-        return min(keeping)[2:]
+        return pick(keeping)
     safe = [
-        (-e[ev.RIGHT], d[ev.WRONG], t, a)
-        for t, a, e, d in grid
+        (-e[ev.RIGHT], d[ev.WRONG], t, a, _cautious(f), t, a, f)
+        for t, a, f, e, d in grid
         if d[ev.WRONG] <= WRONG_TARGET
     ]
     if safe:
-        return min(safe)[2:]
-    return min((d[ev.WRONG], t, a) for t, a, _, d in grid)[1:]
+        return pick(safe)
+    return pick([(d[ev.WRONG], t, a, _cautious(f), t, a, f) for t, a, f, _, d in grid])
 
 
 def pct(value: float) -> str:
@@ -193,23 +224,48 @@ def report(sets: Sets, models: list[Path]) -> str:
     head = "| threshold | ambiguity | " + " | ".join(
         f"{n} right | {n} unsure | {n} wrong" for n in names
     )
-    lines += ["", head + " |", "|" + "---|" * (2 + 3 * len(names))]
+
+    def cells(t: float, a: float, f: float | None) -> str:
+        out = []
+        for n in names:
+            r = rates(sets[n], t, a, f)
+            out += [pct(r[ev.RIGHT]), pct(r[ev.UNSURE]), pct(r[ev.WRONG])]
+        return " | ".join(out)
+
+    lines += [
+        "",
+        "With Rasa's rule for every intent (no out_of_scope floor):",
+        "",
+        head + " |",
+        "|" + "---|" * (2 + 3 * len(names)),
+    ]
     for t in THRESHOLDS:
         for a in AMBIGUITIES:
-            cells = []
-            for n in names:
-                r = rates(sets[n], t, a)
-                cells += [pct(r[ev.RIGHT]), pct(r[ev.UNSURE]), pct(r[ev.WRONG])]
-            lines.append(f"| {t} | {a} | " + " | ".join(cells) + " |")
+            lines.append(f"| {t} | {a} | {cells(t, a, None)} |")
     chosen = choose(sets) if {"eval", "dev"} <= set(sets) else None
     lines.append("")
     if chosen:
+        t, a, _ = chosen
+        lines += [
+            f"At threshold {t} and ambiguity {a}, each out_of_scope floor (a best "
+            "guess of out_of_scope is unsure only below it; `none`: Rasa's rule):",
+            "",
+            "| out_of_scope floor | "
+            + " | ".join(f"{n} right | {n} unsure | {n} wrong" for n in names)
+            + " |",
+            "|" + "---|" * (1 + 3 * len(names)),
+        ]
+        for f in OUT_OF_SCOPE_FLOORS:
+            lines.append(f"| {'none' if f is None else f} | {cells(t, a, f)} |")
+        lines.append("")
         e = rates(sets["eval"], *chosen)
         d = rates(sets["dev"], *chosen)
         kept = e[ev.RIGHT] >= EVAL_TARGET
         safe = d[ev.WRONG] <= WRONG_TARGET
+        floor = "none" if chosen[2] is None else chosen[2]
         lines.append(
-            f"Chosen by the rule: threshold {chosen[0]}, ambiguity {chosen[1]}: "
+            f"Chosen by the rule: threshold {chosen[0]}, ambiguity {chosen[1]}, "
+            f"out_of_scope floor {floor}: "
             f"eval right {pct(e[ev.RIGHT])}, dev right {pct(d[ev.RIGHT])} / "
             f"unsure {pct(d[ev.UNSURE])} / wrong {pct(d[ev.WRONG])}. "
             + (
@@ -230,8 +286,13 @@ def report(sets: Sets, models: list[Path]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def wrong_list(parsed: list[Parsed], threshold: float, ambiguity: float) -> str:
-    limits = ev.Thresholds(threshold, ambiguity)
+def wrong_list(
+    parsed: list[Parsed],
+    threshold: float,
+    ambiguity: float,
+    out_of_scope: float | None = None,
+) -> str:
+    limits = ev.Thresholds(threshold, ambiguity, out_of_scope)
     lines = []
     for p in parsed:
         pred = p.prediction()
@@ -257,6 +318,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "reports/nlu-thresholds.md")
     parser.add_argument("--threshold", type=float, default=None)
     parser.add_argument("--ambiguity", type=float, default=None)
+    parser.add_argument(
+        "--out-of-scope",
+        type=float,
+        default=None,
+        help="with --threshold and --ambiguity: the out_of_scope floor of the "
+        "wrong lists (default: Rasa's rule)",
+    )
     args = parser.parse_args()
     models = args.model or [ROOT / "bot/models/polkuopas.tar.gz"]
     missing = [str(model) for model in models if not model.is_file()]
@@ -280,7 +348,9 @@ def main() -> None:
                     f"\n## Answered wrong at {args.threshold}/{args.ambiguity}: "
                     f"{name}, {model.name}\n\n"
                 )
-                text += wrong_list(run, args.threshold, args.ambiguity)
+                text += wrong_list(
+                    run, args.threshold, args.ambiguity, args.out_of_scope
+                )
     args.out.write_text(text, encoding="utf-8")
     print(text)
 

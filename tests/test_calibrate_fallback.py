@@ -37,26 +37,27 @@ def test_the_rule_keeps_the_evaluation_set_and_then_minimises_wrong():
         parsed("out_of_scope", ("ask_contact", 0.62), ("greet", 0.2)),
         parsed("out_of_scope", ("out_of_scope", 0.85), ("greet", 0.05)),
     ]
-    # Above 0.6 the evaluation set falls to 95 % (0.7) and then below (0.8):
-    # 0.7 is the lowest threshold that makes the first dev question unsure
-    # while keeping the evaluation set at 95 %.
-    assert cf.choose({"eval": evaluation, "dev": dev}) == (0.7, 0.05)
+    # Above 0.65 the evaluation set falls to 95 % (0.7) and then below (0.8):
+    # 0.65 is the lowest threshold that makes the first dev question unsure
+    # while keeping the evaluation set at 95 %. No floor changes anything
+    # here, so Rasa's rule is kept.
+    assert cf.choose({"eval": evaluation, "dev": dev}) == (0.65, 0.05, None)
 
 
 def test_without_the_evaluation_target_the_safety_target_comes_first():
     # The evaluation set is never at 95 %; every threshold up to 0.7 answers
     # 90 % of it right and keeps the dev set at most 10 % wrong, and of those
-    # 0.7 answers the fewest dev questions wrong.
+    # 0.65 and 0.7 answer the fewest dev questions wrong: the lower is taken.
     evaluation = [parsed("greet", ("greet", 0.75), ("thank", 0.1))] * 9 + [
         parsed("thank", ("greet", 0.95), ("thank", 0.01))
     ]
     dev = [parsed("out_of_scope", ("ask_contact", 0.62), ("greet", 0.2))] + [
         parsed("out_of_scope", ("out_of_scope", 0.99), ("greet", 0.0))
     ] * 9
-    assert cf.choose({"eval": evaluation, "dev": dev}) == (0.7, 0.05)
+    assert cf.choose({"eval": evaluation, "dev": dev}) == (0.65, 0.05, None)
     # Nothing is safe either: the fewest dev questions answered wrong.
     unsafe = [parsed("out_of_scope", ("ask_contact", 0.99), ("greet", 0.0))]
-    assert cf.choose({"eval": evaluation, "dev": unsafe}) == (0.3, 0.05)
+    assert cf.choose({"eval": evaluation, "dev": unsafe}) == (0.3, 0.05, None)
 
 
 def test_meeting_both_targets_the_rule_takes_the_most_right_minus_wrong():
@@ -72,7 +73,7 @@ def test_meeting_both_targets_the_rule_takes_the_most_right_minus_wrong():
     # At 0.3-0.5 dev is 90 % right and 10 % wrong (right - wrong 0.8); at 0.6
     # it is 60 % right and 0 % wrong (0.6): both meet the targets, the rule
     # takes the lowest threshold with the most right minus wrong.
-    assert cf.choose({"eval": evaluation, "dev": dev}) == (0.3, 0.05)
+    assert cf.choose({"eval": evaluation, "dev": dev}) == (0.3, 0.05, None)
 
 
 def test_with_several_models_the_figures_are_the_mean():
@@ -83,3 +84,40 @@ def test_with_several_models_the_figures_are_the_mean():
     assert cf.accuracy([one, other]) == 0.5
     thirds = [[parsed("greet", ("thank", 0.95), ("x", 0.0))] + one * 9] * 3
     assert cf.rates(thirds, 0.5, 0.1)["wrong"] == 0.1  # not 0.10000000000000002
+
+
+def test_an_out_of_scope_floor_lowers_only_the_threshold_of_out_of_scope():
+    sentences = [
+        parsed("out_of_scope", ("out_of_scope", 0.35), ("greet", 0.1)),
+        parsed("greet", ("out_of_scope", 0.45), ("greet", 0.43)),  # a tie
+        parsed("service_raha", ("out_of_scope", 0.4), ("service_raha", 0.2)),
+        parsed("greet", ("greet", 0.35), ("thank", 0.1)),
+    ]
+    r = cf.rates(sentences, 0.5, 0.05)
+    assert (r["right"], r["unsure"], r["wrong"]) == (0.0, 1.0, 0.0)
+    # With a floor of 0.3 out_of_scope answers from 0.3 on; the tie is still
+    # asked about and a greeting at 0.35 still falls back.
+    r = cf.rates(sentences, 0.5, 0.05, 0.3)
+    assert (r["right"], r["unsure"], r["wrong"]) == (0.25, 0.5, 0.25)
+    assert cf.rates(sentences, 0.5, 0.05, 0.38)["right"] == 0.0
+
+
+def test_the_rule_takes_a_floor_only_where_it_pays():
+    evaluation = [parsed("greet", ("greet", 0.95), ("thank", 0.01))] * 20
+    sure = [parsed("out_of_scope", ("out_of_scope", 0.99), ("greet", 0.0))] * 8
+    # Two questions answered wrong up to the threshold 0.55 make the rule
+    # take 0.6; two out-of-scope questions are then unsure without a floor. A
+    # floor of 0.35 or lower answers both right, 0.4 one of them.
+    dev = (
+        sure
+        + [parsed("out_of_scope", ("ask_contact", 0.55), ("greet", 0.1))] * 2
+        + [
+            parsed("out_of_scope", ("out_of_scope", 0.38), ("greet", 0.1)),
+            parsed("out_of_scope", ("out_of_scope", 0.42), ("greet", 0.1)),
+        ]
+    )
+    # The floors up to 0.35 tie; the higher (more cautious) one is taken.
+    assert cf.choose({"eval": evaluation, "dev": dev}) == (0.6, 0.05, 0.35)
+    # A floor that also answers an in-scope question wrong does not pay.
+    dev[-2] = parsed("service_raha", ("out_of_scope", 0.38), ("greet", 0.1))
+    assert cf.choose({"eval": evaluation, "dev": dev}) == (0.6, 0.05, 0.4)
