@@ -17,6 +17,7 @@ from conftest import BACKENDS
 from polkuopas.bot_actions import (
     ActionCurrentStep,
     ActionFallback,
+    ActionOutOfScope,
     ActionResponsible,
 )
 from polkuopas.store import iso, now_utc
@@ -96,6 +97,26 @@ async def test_low_confidence_answer_is_kept_and_a_sure_one_is_not(services):
                                                    0.72))  # fmt: skip
     [note] = notes(services.store)
     assert (note["kind"], note["text"]) == ("low_confidence", "mites nyt")
+
+
+async def test_an_unsure_i_cannot_answer_that_is_kept_and_a_sure_one_is_not(
+    services,
+):
+    ranking = [
+        {"name": "out_of_scope", "confidence": 0.41},
+        {"name": "service_kesto", "confidence": 0.3},
+    ]
+    dispatcher = CollectingDispatcher()
+    await ActionOutOfScope(services).run(
+        dispatcher, tracker("paljonko lomaa saa", "out_of_scope", 0.97), {}
+    )
+    assert [m["response"] for m in dispatcher.messages] == ["utter_out_of_scope"]
+    assert notes(services.store) == []
+    await run(ActionOutOfScope, services, tracker(
+        "kauanko tää kestää", "out_of_scope", 0.41, ranking=ranking))  # fmt: skip
+    [note] = notes(services.store)
+    assert (note["kind"], note["text"]) == ("low_confidence", "kauanko tää kestää")
+    assert (note["intent"], note["second_intent"]) == ("out_of_scope", "service_kesto")
 
 
 async def test_button_payloads_and_a_second_action_of_a_turn_keep_nothing(services):

@@ -365,6 +365,20 @@ class ActionGreet(PolkuopasAction):
         return None
 
 
+class ActionOutOfScope(PolkuopasAction):
+    """A question the service cannot answer: "En osaa vastata tähän" and what
+    the assistant can tell (utter_out_of_scope in bot/domain.yml). As an
+    action, a guess of out_of_scope below LOW_CONFIDENCE is kept for the
+    path owners' learning pages like any unsure answer: a question the paths
+    should answer but the assistant took for another service shows there."""
+
+    NAME = "action_out_of_scope"
+
+    def answer(self, dispatcher, turn, tracker):
+        dispatcher.utter_message(response="utter_out_of_scope")
+        return None
+
+
 class ActionResponsible(PolkuopasAction):
     NAME = "action_responsible"
 
@@ -1112,6 +1126,7 @@ class ActionRemoveOwnPath(OwnPathAction):
 
 ACTIONS: tuple[type[PolkuopasAction], ...] = (
     ActionGreet,
+    ActionOutOfScope,
     ActionResponsible,
     ActionContact,
     ActionCurrentStep,
