@@ -248,7 +248,8 @@ def report(sets: Sets, models: list[Path]) -> str:
         t, a, _ = chosen
         lines += [
             f"At threshold {t} and ambiguity {a}, each out_of_scope floor (a best "
-            "guess of out_of_scope is unsure only below it; `none`: Rasa's rule):",
+            "guess of out_of_scope is unsure below it instead of the threshold; "
+            "`none`: Rasa's rule):",
             "",
             "| out_of_scope floor | "
             + " | ".join(f"{n} right | {n} unsure | {n} wrong" for n in names)

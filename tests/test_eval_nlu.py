@@ -216,8 +216,14 @@ def test_offered_buttons_are_what_the_fallback_action_offers():
 def test_thresholds_come_from_the_config(tmp_path: Path):
     ours = ev.read_thresholds(PROJECT_ROOT / "bot" / "config.yml")
     config = yaml.safe_load((PROJECT_ROOT / "bot" / "config.yml").read_text())
-    fallback = next(c for c in config["pipeline"] if c["name"] == "FallbackClassifier")
-    assert ours == ev.Thresholds(fallback["threshold"], fallback["ambiguity_threshold"])
+    fallback = next(
+        c for c in config["pipeline"] if c["name"] in ev.FALLBACK_COMPONENTS
+    )
+    assert ours == ev.Thresholds(
+        fallback["threshold"],
+        fallback["ambiguity_threshold"],
+        fallback.get("out_of_scope_threshold"),
+    )
     other = tmp_path / "config.yml"
     other.write_text(
         "pipeline:\n  - name: FallbackClassifier\n    threshold: 0.55\n",

@@ -106,8 +106,8 @@ CONTACT_ANSWERS = (
 ASKED_TEXT_MAX = 300
 # An answered message whose intent was below this is noted for the path
 # owners' learning pages as answered with low confidence (the fallback
-# threshold in bot/config.yml is 0.5: between the two, the assistant answered
-# but was not sure).
+# threshold in bot/config.yml is 0.55, and 0.25 for out_of_scope: between the
+# two, the assistant answered but was not sure).
 LOW_CONFIDENCE = 0.8
 UNANSWERED_TEXT_MAX = 500
 
