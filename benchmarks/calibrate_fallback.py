@@ -162,38 +162,31 @@ def choose(
     """The grid setting the rule in the module docstring picks: threshold,
     ambiguity and out_of_scope floor."""
     grid = [
-        (t, a, f, rates(sets[evaluation], t, a, f), rates(sets[dev], t, a, f))
+        ((t, a, f), rates(sets[evaluation], t, a, f), rates(sets[dev], t, a, f))
         for t in THRESHOLDS
         for a in AMBIGUITIES
         for f in floors
     ]
 
-    def pick(keyed: list[tuple]) -> Setting:
-        t, a, f = min(keyed)[-3:]
-        return t, a, f
+    def best(rows: list, key) -> Setting:
+        """The setting of the row with the least `key`, then the lowest
+        threshold and ambiguity, then the more cautious floor."""
+        setting, _, _ = min(
+            rows,
+            key=lambda row: (*key(row), *row[0][:2], _cautious(row[0][2])),
+        )
+        return setting
 
-    both = [
-        (d[ev.WRONG] - d[ev.RIGHT], d[ev.WRONG], t, a, _cautious(f), t, a, f)
-        for t, a, f, e, d in grid
-        if e[ev.RIGHT] >= EVAL_TARGET and d[ev.WRONG] <= WRONG_TARGET
-    ]
+    meets_eval = [row for row in grid if row[1][ev.RIGHT] >= EVAL_TARGET]
+    safe = [row for row in grid if row[2][ev.WRONG] <= WRONG_TARGET]
+    both = [row for row in meets_eval if row[2][ev.WRONG] <= WRONG_TARGET]
     if both:
-        return pick(both)
-    keeping = [
-        (d[ev.WRONG], -d[ev.RIGHT], t, a, _cautious(f), t, a, f)
-        for t, a, f, e, d in grid
-        if e[ev.RIGHT] >= EVAL_TARGET
-    ]
-    if keeping:
-        return pick(keeping)
-    safe = [
-        (-e[ev.RIGHT], d[ev.WRONG], t, a, _cautious(f), t, a, f)
-        for t, a, f, e, d in grid
-        if d[ev.WRONG] <= WRONG_TARGET
-    ]
+        return best(both, lambda r: (r[2][ev.WRONG] - r[2][ev.RIGHT], r[2][ev.WRONG]))
+    if meets_eval:
+        return best(meets_eval, lambda r: (r[2][ev.WRONG], -r[2][ev.RIGHT]))
     if safe:
-        return pick(safe)
-    return pick([(d[ev.WRONG], t, a, _cautious(f), t, a, f) for t, a, f, _, d in grid])
+        return best(safe, lambda r: (-r[1][ev.RIGHT], r[2][ev.WRONG]))
+    return best(grid, lambda r: (r[2][ev.WRONG],))
 
 
 def pct(value: float) -> str:
@@ -221,9 +214,8 @@ def report(sets: Sets, models: list[Path]) -> str:
             f"{pct(accuracy(parsed))}"
         )
     names = list(sets)
-    head = "| threshold | ambiguity | " + " | ".join(
-        f"{n} right | {n} unsure | {n} wrong" for n in names
-    )
+    columns = " | ".join(f"{n} right | {n} unsure | {n} wrong" for n in names)
+    head = f"| threshold | ambiguity | {columns}"
 
     def cells(t: float, a: float, f: float | None) -> str:
         out = []
@@ -251,9 +243,7 @@ def report(sets: Sets, models: list[Path]) -> str:
             "guess of out_of_scope is unsure below it instead of the threshold; "
             "`none`: Rasa's rule):",
             "",
-            "| out_of_scope floor | "
-            + " | ".join(f"{n} right | {n} unsure | {n} wrong" for n in names)
-            + " |",
+            f"| out_of_scope floor | {columns} |",
             "|" + "---|" * (1 + 3 * len(names)),
         ]
         for f in OUT_OF_SCOPE_FLOORS:

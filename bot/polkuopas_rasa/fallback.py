@@ -14,10 +14,9 @@ So, when the best intent is `out_of_scope`, the message falls back below
 `out_of_scope_threshold` instead of `threshold`. The ambiguity check stays:
 a greeting tied with out_of_scope ("iltapäivää") is still asked about rather
 than answered "En osaa vastata tähän". Every other intent falls back as in
-Rasa. Without `out_of_scope_threshold`
-(null) it is Rasa's FallbackClassifier. The value was chosen by measurement
-on the development set and eval.yml (benchmarks/calibrate_fallback.py,
-docs/performance-and-evaluation.md).
+Rasa. Without `out_of_scope_threshold` (null) it is Rasa's FallbackClassifier.
+The value was chosen by measurement on the development set and eval.yml
+(benchmarks/calibrate_fallback.py, docs/performance-and-evaluation.md).
 """
 
 from __future__ import annotations
