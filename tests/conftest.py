@@ -15,7 +15,7 @@ import pytest
 import yaml
 from scaleout.servers import start_or_skip
 
-from deploy.servers import Postgres
+from deploy.servers import BOT_PYTHON, Postgres
 from polkuopas.catalog import load_catalog
 from polkuopas.settings import PROJECT_ROOT, get_settings
 from polkuopas.store import open_store
@@ -27,9 +27,6 @@ from polkuopas.store import open_store
 BACKENDS = ("sqlite", "postgresql")
 
 REAL_PATHS = PROJECT_ROOT / "paths"
-
-
-BOT_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
 
 
 def run_in_bot_environment(script: str, timeout: float = 300) -> Any:

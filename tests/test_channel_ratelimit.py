@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from conftest import bot_pythonpath
+from deploy.servers import BOT_PYTHON
 from polkuopas.admin import Admin
 from polkuopas.catalog import load_catalog
 from polkuopas.demo import seed_demo
@@ -27,7 +28,6 @@ from polkuopas.store import open_store
 
 pytestmark = pytest.mark.rasa
 
-BOT_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
 SERVER = """
 import sys
 from sanic import Sanic

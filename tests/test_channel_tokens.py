@@ -13,13 +13,13 @@ from datetime import date, timedelta
 import pytest
 
 from conftest import BACKENDS, bot_pythonpath
+from deploy.servers import BOT_PYTHON
 from polkuopas.settings import PROJECT_ROOT
 from polkuopas.store import now_utc, open_store
 
 pytestmark = pytest.mark.rasa
 STORE_BACKENDS = BACKENDS[1:]  # `store` is the PostgreSQL one
 
-BOT_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
 TOKENS = ["good-token-1", "expired-token", "revoked-token", "made-up-token"]
 SCRIPT = """
 import json, logging, sys

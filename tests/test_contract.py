@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from conftest import BACKENDS
+from deploy.servers import BOT_PYTHON
 from polkuopas.settings import PROJECT_ROOT, Settings
 from polkuopas.store import now_utc
 from polkuopas_contract import (
@@ -33,7 +34,6 @@ from polkuopas_contract import (
 )
 
 STORE_BACKENDS = BACKENDS
-BOT_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
 TOKEN = "A" * 43
 
 

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from deploy.servers import BOT_PYTHON
 from polkuopas.settings import PROJECT_ROOT
-
-BOT_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
 
 
 @pytest.fixture(scope="module")

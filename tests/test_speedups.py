@@ -17,11 +17,11 @@ import subprocess
 import pytest
 
 from conftest import bot_pythonpath
+from deploy.servers import BOT_PYTHON
 from polkuopas.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.rasa
 
-BOT_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
 CHECKS = [
     "short_conversation_same_rows_and_trackers",
     "long_conversation_is_windowed_at_a_turn_boundary",

@@ -13,12 +13,11 @@ import subprocess
 
 import pytest
 
-from deploy.servers import Postgres, Redis
+from deploy.servers import BOT_PYTHON, Postgres, Redis
 from polkuopas.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.rasa
 
-BOT_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
 RACE = PROJECT_ROOT / "tests" / "scaleout" / "lock_race.py"
 CONVERSATIONS = 30
 

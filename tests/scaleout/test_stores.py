@@ -15,12 +15,11 @@ import subprocess
 
 import pytest
 
-from deploy.servers import Postgres, Redis
+from deploy.servers import BOT_PYTHON, Postgres, Redis
 from polkuopas.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.rasa
 
-BOT_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
 CHECK = PROJECT_ROOT / "tests" / "scaleout" / "rasa_stores_check.py"
 ENDPOINTS = PROJECT_ROOT / "deploy" / "endpoints.yml"
 PURGE = PROJECT_ROOT / "deploy" / "purge-conversations.sql"
