@@ -104,7 +104,7 @@ class Question(_Strict):
     """A question clients ask about the service, answered from this path."""
 
     id: TopicId
-    ask: list[Text] = Field(min_length=4, max_length=8)
+    ask: list[Text] = Field(min_length=4, max_length=10)
     answer: Text
     steps: list[StepId] = Field(default_factory=list)
     role: RoleId | None = None
