@@ -29,13 +29,19 @@ BACKENDS = ("sqlite", "postgresql")
 REAL_PATHS = PROJECT_ROOT / "paths"
 
 
+def require_bot_python() -> str:
+    """The path of Rasa's Python; the test fails, saying what to run, when
+    the bot environment is not installed."""
+    if not BOT_PYTHON.exists():
+        pytest.fail("the bot environment .venv-rasa is missing: run `make install`")
+    return str(BOT_PYTHON)
+
+
 def run_in_bot_environment(script: str, timeout: float = 300) -> Any:
     """Run `script` with Rasa's Python (bot/ and the project root on
     PYTHONPATH) and return the JSON it prints on its last line."""
-    if not BOT_PYTHON.exists():
-        pytest.fail("the bot environment .venv-rasa is missing: run `make install`")
     done = subprocess.run(
-        [str(BOT_PYTHON), "-c", script],
+        [require_bot_python(), "-c", script],
         cwd=PROJECT_ROOT,
         env={"PYTHONPATH": f"{PROJECT_ROOT / 'bot'}:{PROJECT_ROOT}"},
         capture_output=True,

@@ -18,8 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import bot_pythonpath
-from deploy.servers import BOT_PYTHON
+from conftest import bot_pythonpath, require_bot_python
 from polkuopas.admin import Admin
 from polkuopas.catalog import load_catalog
 from polkuopas.demo import seed_demo
@@ -94,7 +93,7 @@ class Channel:
         )
         with self.log.open("w") as log:
             self.process = subprocess.Popen(
-                [str(BOT_PYTHON), "-c", SERVER, str(self.port)],
+                [require_bot_python(), "-c", SERVER, str(self.port)],
                 env=env,
                 cwd=PROJECT_ROOT,
                 stdout=log,
@@ -130,8 +129,6 @@ class Channel:
 
 @pytest.fixture(scope="module")
 def channel(tmp_path_factory):
-    if not BOT_PYTHON.exists():
-        pytest.fail("the bot environment .venv-rasa is missing: run `make install`")
     channel = Channel(tmp_path_factory.mktemp("channel"))
     channel.start()
     try:
@@ -182,7 +179,7 @@ def test_the_limit_never_logs_a_token_or_a_message(channel):
 
 def test_the_channel_defaults_are_the_settings_defaults():
     result = subprocess.run(
-        [str(BOT_PYTHON), "-c", DEFAULTS],
+        [require_bot_python(), "-c", DEFAULTS],
         env=bot_env(),
         cwd=PROJECT_ROOT,
         capture_output=True,
@@ -219,7 +216,7 @@ def test_a_bad_setting_stops_the_channel_with_a_clear_message(name, value, messa
         "c.TokenRestInput.from_credentials({'db': '/nonexistent.db'})\n"
     )
     result = subprocess.run(
-        [str(BOT_PYTHON), "-c", script],
+        [require_bot_python(), "-c", script],
         env=bot_env(**{name: value}),
         cwd=PROJECT_ROOT,
         capture_output=True,

@@ -12,8 +12,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from conftest import BACKENDS, bot_pythonpath
-from deploy.servers import BOT_PYTHON
+from conftest import BACKENDS, bot_pythonpath, require_bot_python
 from polkuopas.settings import PROJECT_ROOT
 from polkuopas.store import now_utc, open_store
 
@@ -61,7 +60,7 @@ def test_token_check_on_postgres_as_on_sqlite(store, store_url, postgres, tmp_pa
     down = postgres.url().replace(f":{postgres.port}/", ":1/")
     env = {k: v for k, v in os.environ.items() if not k.startswith("POLKUOPAS_")}
     result = subprocess.run(
-        [str(BOT_PYTHON), "-c", SCRIPT, store_url, str(tmp_path / "same.db"),
+        [require_bot_python(), "-c", SCRIPT, store_url, str(tmp_path / "same.db"),
          down, *TOKENS],
         env={**env, "PYTHONPATH": bot_pythonpath(), "POLKUOPAS_DB": store_url},
         cwd=PROJECT_ROOT, capture_output=True, text=True, check=False, timeout=120,

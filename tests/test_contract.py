@@ -14,8 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from conftest import BACKENDS
-from deploy.servers import BOT_PYTHON
+from conftest import BACKENDS, require_bot_python
 from polkuopas.settings import PROJECT_ROOT, Settings
 from polkuopas.store import now_utc
 from polkuopas_contract import (
@@ -193,8 +192,6 @@ def test_a_bad_channel_setting_names_itself(name, value, message):
 def test_the_contract_runs_on_rasas_python_with_the_standard_library_alone():
     """`-S`: no site-packages, so an import of anything but the standard
     library fails; the same verdicts and limits as here."""
-    if not BOT_PYTHON.exists():
-        pytest.fail("the bot environment .venv-rasa is missing: run `make install`")
     script = (
         "import json, sys\n"
         f"sys.path.insert(0, {str(PROJECT_ROOT / 'actions' / 'contract')!r})\n"
@@ -210,7 +207,7 @@ def test_the_contract_runs_on_rasas_python_with_the_standard_library_alone():
         "}))\n"
     )
     result = subprocess.run(
-        [str(BOT_PYTHON), "-S", "-c", script],
+        [require_bot_python(), "-S", "-c", script],
         env={"PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,

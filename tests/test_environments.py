@@ -9,15 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from deploy.servers import BOT_PYTHON
+from conftest import require_bot_python
 from polkuopas.settings import PROJECT_ROOT
 
 
 @pytest.fixture(scope="module")
-def bot_python():
-    if not BOT_PYTHON.exists():
-        pytest.fail("the bot environment .venv-rasa is missing: run `make install`")
-    return str(BOT_PYTHON)
+def bot_python() -> str:
+    return require_bot_python()
 
 
 def run(*args: str) -> str:

@@ -16,8 +16,7 @@ import subprocess
 
 import pytest
 
-from conftest import bot_pythonpath
-from deploy.servers import BOT_PYTHON
+from conftest import bot_pythonpath, require_bot_python
 from polkuopas.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.rasa
@@ -45,10 +44,8 @@ CHECKS = [
 
 @pytest.fixture(scope="module")
 def results() -> dict[str, str]:
-    if not BOT_PYTHON.exists():
-        pytest.fail("the bot environment .venv-rasa is missing: run `make install`")
     done = subprocess.run(
-        [str(BOT_PYTHON), "-m", "benchmarks.check_speedups", "--spacy"],
+        [require_bot_python(), "-m", "benchmarks.check_speedups", "--spacy"],
         cwd=PROJECT_ROOT,
         env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "bot")},
         capture_output=True,
@@ -80,7 +77,7 @@ def test_the_patches_go_in_when_the_channel_is_built_not_on_import():
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("POLKUOPAS_")}
     done = subprocess.run(
-        [str(BOT_PYTHON), "-c", script],
+        [require_bot_python(), "-c", script],
         cwd=PROJECT_ROOT,
         env={**env, "PYTHONPATH": bot_pythonpath()},
         capture_output=True,

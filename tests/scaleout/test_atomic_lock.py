@@ -13,7 +13,8 @@ import subprocess
 
 import pytest
 
-from deploy.servers import BOT_PYTHON, Postgres, Redis
+from conftest import require_bot_python
+from deploy.servers import Postgres, Redis
 from polkuopas.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.rasa
@@ -25,7 +26,7 @@ CONVERSATIONS = 30
 def race(lock: str, postgres: Postgres, redis: Redis) -> dict:
     run = subprocess.run(
         [
-            str(BOT_PYTHON), str(RACE), "--lock", lock,
+            require_bot_python(), str(RACE), "--lock", lock,
             "--redis-port", str(redis.port), "--redis-password", redis.password,
             "--postgres-url", postgres.url(), "--workers", "2",
             "--conversations", str(CONVERSATIONS),

@@ -15,7 +15,8 @@ import subprocess
 
 import pytest
 
-from deploy.servers import BOT_PYTHON, Postgres, Redis
+from conftest import require_bot_python
+from deploy.servers import Postgres, Redis
 from polkuopas.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.rasa
@@ -59,8 +60,6 @@ def redis_or_reason(request) -> Redis | str:
 
 @pytest.fixture(scope="module")
 def results(postgres: Postgres, redis_or_reason, tmp_path_factory) -> dict:
-    if not BOT_PYTHON.exists():
-        pytest.fail("the bot environment .venv-rasa is missing: run `make install`")
     redis = redis_or_reason if isinstance(redis_or_reason, Redis) else None
     env = {
         **os.environ,
@@ -86,7 +85,7 @@ def results(postgres: Postgres, redis_or_reason, tmp_path_factory) -> dict:
         ),
     }
     out = tmp_path_factory.mktemp("scaleout") / "results.json"
-    argv = [str(BOT_PYTHON), str(CHECK), str(ENDPOINTS), "--out", str(out)]
+    argv = [require_bot_python(), str(CHECK), str(ENDPOINTS), "--out", str(out)]
     if redis:
         argv.append("--redis")
     if SPEEDUPS.exists():
