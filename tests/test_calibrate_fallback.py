@@ -121,3 +121,53 @@ def test_the_rule_takes_a_floor_only_where_it_pays():
     # A floor that also answers an in-scope question wrong does not pay.
     dev[-2] = parsed("service_raha", ("out_of_scope", 0.38), ("greet", 0.1))
     assert cf.choose({"eval": evaluation, "dev": dev}) == (0.6, 0.05, 0.4)
+
+
+def test_the_rule_keeps_the_conversation_tests_answered_first():
+    evaluation = [parsed("greet", ("greet", 0.95), ("thank", 0.01))] * 20
+    # One dev question is answered wrong up to 0.5, so dev alone takes 0.55.
+    dev = [parsed("out_of_scope", ("ask_contact", 0.52), ("greet", 0.1))] + [
+        parsed("out_of_scope", ("out_of_scope", 0.99), ("greet", 0.0))
+    ] * 9
+    assert cf.choose({"eval": evaluation, "dev": dev}) == (0.55, 0.05, None)
+    # A conversation test's message at 0.54 would become a clarifying
+    # question at 0.55: the settings that answer it come first.
+    conversations = [parsed("ask_next_meeting", ("ask_next_meeting", 0.54), ("x", 0.4))]
+    sets = {"eval": evaluation, "dev": dev, "conversations": conversations}
+    assert cf.choose(sets) == (0.3, 0.05, None)
+    # When no setting answers every message, the most answered are kept.
+    conversations.append(parsed("greet", ("thank", 0.9), ("greet", 0.1)))
+    assert cf.choose(sets) == (0.3, 0.05, None)
+
+
+def test_the_conversation_tests_messages_are_read_as_the_client_types_them(tmp_path):
+    (tmp_path / "one.yml").write_text(
+        'version: "3.1"\n'
+        "stories:\n"
+        "  - story: s\n"
+        "    steps:\n"
+        "      - user: |\n"
+        "          kuka on mun [valmentaja](role)\n"
+        "        intent: ask_responsible\n"
+        "      - action: action_who\n"
+        "      - user: /affirm\n"
+        "        intent: affirm\n"
+        "      - intent: nlu_fallback\n"
+        '      - user: "[työhönvalmentaja]{\\"entity\\": \\"role\\"} soittaa?"\n'
+        "        intent: ask_contact\n",
+        encoding="utf-8",
+    )
+    read = [(e.text, e.intent) for e in cf.load_conversations(tmp_path)]
+    assert read == [
+        ("kuka on mun valmentaja", "ask_responsible"),
+        ("työhönvalmentaja soittaa?", "ask_contact"),
+    ]
+
+
+def test_the_shipped_conversation_tests_are_read():
+    read = cf.load_conversations()
+    assert len(read) >= 40
+    assert ("voinko lopettaa kesken?", "service_lopettaminen") in {
+        (e.text, e.intent) for e in read
+    }
+    assert not [e.text for e in read if e.text.startswith("/") or "](" in e.text]
