@@ -51,12 +51,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks import eval_nlu as ev
+from benchmarks.language_id import ANNOTATION
 
 ROOT = Path(__file__).resolve().parent.parent
 STORIES_DIR = ROOT / "tests" / "stories"
@@ -154,14 +154,10 @@ Sets = dict[str, list[Parsed]] | dict[str, list[list[Parsed]]]
 Setting = tuple[float, float, float | None]
 
 
-# An entity annotation in a story's message: "[text](role)" or
-# "[text]{"entity": "role", …}"; the message the client types is "text".
-ANNOTATION = re.compile(r"\[([^\]]*)\](?:\([^)]*\)|\{[^}]*\})")
-
-
 def load_conversations(folder: Path = STORIES_DIR) -> list[ev.Example]:
     """The client's messages in the conversation tests, each with the intent
-    its story expects. A button's payload ("/affirm") is not parsed by the
+    its story expects, entity annotations removed ("[text](role)" is
+    "text"). A button's payload ("/affirm") is not parsed by the
     model, so it is left out, as is a step without a message."""
     import yaml
 
