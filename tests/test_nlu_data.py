@@ -9,18 +9,18 @@ import re
 
 import yaml
 
+from benchmarks.language_id import ANNOTATION
 from polkuopas.nluvocab import synonyms
 from polkuopas.settings import PROJECT_ROOT
 
 NLU_DIR = PROJECT_ROOT / "data" / "nlu"
 PATHS_DIR = PROJECT_ROOT / "paths"
 REGEX_FILE = NLU_DIR / "other_services.yml"
-MARKUP = re.compile(r"\[([^\]]+)\](?:\{[^{}]*\}|\([^()]*\))")
 
 
 def lines(block: object) -> list[str]:
     return [
-        MARKUP.sub(r"\1", line.strip()[2:])
+        ANNOTATION.sub(r"\1", line.strip()[2:])
         for line in str(block or "").splitlines()
         if line.strip().startswith("- ")
     ]

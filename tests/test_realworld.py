@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from benchmarks.eval_nlu import holdout_files
+from benchmarks.language_id import ANNOTATION
 from polkuopas.settings import PROJECT_ROOT
 
 REALWORLD = PROJECT_ROOT / "tests" / "nlu" / "realworld.yml"
@@ -55,13 +56,10 @@ TOPICS = {
 }
 QUESTION = "question:"
 
-# [text]{"entity": ...}  or  [text](entity)  or  [text](entity:value)
-MARKUP = re.compile(r"\[([^\]]+)\](?:\{[^{}]*\}|\([^()]*\))")
-
 
 def fold(text: str) -> str:
     """Lowercase, entity markup removed, without whitespace and punctuation."""
-    return re.sub(r"[\W_]+", "", MARKUP.sub(r"\1", text).lower())
+    return re.sub(r"[\W_]+", "", ANNOTATION.sub(r"\1", text).lower())
 
 
 def load_questions(path=REALWORLD) -> list[dict]:
