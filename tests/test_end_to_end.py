@@ -16,8 +16,15 @@ import pytest
 
 from benchmarks.servers import Processes, demo_admin, rasa_config, server_env
 from deploy.servers import free_port, rasa_command, require_model
+from polkuopas.answers import load_view
+from polkuopas.catalog import load_catalog
+from polkuopas.questions import personal_reply
+from polkuopas.settings import PROJECT_ROOT
+from polkuopas.store import open_store
 
 pytestmark = pytest.mark.rasa
+
+CATALOG = load_catalog(PROJECT_ROOT / "paths")
 
 
 class Stack:
@@ -42,6 +49,11 @@ class Stack:
             self.tokens["suvi-2"] = admin.issue_token("demo-suvi", 1)
             self.tokens["revoked"] = admin.issue_token("demo-mika", 1)
             admin.revoke_tokens("demo-mika")
+
+    def new_token(self, client: str) -> str:
+        """One more link for a demo client: the rate limit counts per token."""
+        with demo_admin(self.db) as admin:
+            return admin.issue_token(client, 1)
 
     def start(self) -> None:
         self.action_port, rasa_port = free_port(), free_port()
@@ -157,6 +169,49 @@ def test_path_overview_sends_the_timeline_payload(stack):
     payloads = [m["custom"] for m in messages if "custom" in m]
     assert [p["current_step"] for p in payloads] == ["tyotehtavat"]
     assert all(m["recipient_id"] == "s1" for m in messages)
+
+
+# The questions of the review that opened issue 11, as a new client asked them,
+# with the topic whose answer each must get. Asked on each path by its demo
+# client: the model, the dialogue and the action server together must give the
+# client's own path's answer and name the client's own professional.
+REVIEW_QUESTIONS = [
+    ("mitä tää palvelu oikein on?", "mika_palvelu"),
+    ("voinko lopettaa kesken?", "lopettaminen"),
+    ("mitä teen jos sairastun?", "sairastuminen"),
+    ("kuinka pitkiä päivät on?", "paivat_tunnit"),
+    ("miten pitkä jakso on?", "kesto"),
+    ("saanko tästä palkkaa?", "raha"),
+    ("onko pakko osallistua?", "pakko"),
+    ("minne voin tehdä valituksen?", "valitus"),
+    ("voiko tätä tehdä kotoa", "etana"),
+]
+
+
+@pytest.mark.parametrize("client", ["demo-suvi", "demo-valtteri", "demo-mika"])
+@pytest.mark.parametrize(("question", "topic"), REVIEW_QUESTIONS)
+def test_a_question_about_the_service_gets_the_clients_own_answer(
+    stack, client, question, topic
+):
+    store = open_store(stack.db)
+    try:
+        view = load_view(store, CATALOG, client)
+        assert view is not None
+        reply = personal_reply(CATALOG, view, topic)
+    finally:
+        store.db.close()
+    assert reply is not None, f"{view.path.id} has no answer on {topic}"
+    text = stack.text(question, stack.new_token(client), sender=f"{client}-{topic}")
+    assert " ".join(reply.question.answer.split()) in text
+    for contact in reply.contacts:
+        assert contact.name is None or contact.name in text
+
+
+def test_illness_names_suvis_own_instructor(stack):
+    # The path's own words: tell the ohjaaja, not the omatyöntekijä.
+    text = stack.text("mitä teen jos sairastun?", stack.new_token("demo-suvi"))
+    assert "Ohjaajasi Mika Salonen kertoo lisää." in text
+    assert "040 000 1006" in text
 
 
 def test_follow_up_after_the_end(stack):
