@@ -96,10 +96,13 @@ async def parse_all(model: Path, examples: list[ev.Example]) -> list[Parsed]:
     from rasa.core.agent import Agent
 
     ev.our_components()
+    from polkuopas_rasa.channel import message_for_rasa
+
     agent = Agent.load(str(model))
     parsed = []
     for example in examples:
-        result = await agent.parse_message(example.text)
+        # As the chat channel passes it (Swedish and English: other_language).
+        result = await agent.parse_message(message_for_rasa(example.text))
         ranking = tuple(
             (r["name"], float(r["confidence"]))
             for r in result.get("intent_ranking") or []

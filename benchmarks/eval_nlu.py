@@ -442,10 +442,13 @@ def parse_all(model: Path, examples: list[Example]) -> list[Prediction]:
 
 
 def parse_sets(model: Path, sets: list[list[Example]]) -> list[list[Prediction]]:
-    """Parse several lists of examples with one loaded model."""
+    """Parse several lists of examples with one loaded model, each as the chat
+    channel passes it to Rasa (Swedish and English become other_language)."""
     from rasa.core.agent import Agent
 
     our_components()
+    from polkuopas_rasa.channel import message_for_rasa
+
     agent = Agent.load(str(model))
 
     async def run(examples: list[Example]) -> list[Prediction]:
@@ -453,7 +456,7 @@ def parse_sets(model: Path, sets: list[list[Example]]) -> list[list[Prediction]]
         found = []
         for example in examples:
             started = time.perf_counter()
-            parsed = await agent.parse_message(example.text)
+            parsed = await agent.parse_message(message_for_rasa(example.text))
             seconds = time.perf_counter() - started
             intent = parsed.get("intent") or {}
             ranking = [

@@ -23,6 +23,11 @@ for name, texts in finnish_sets().items():
 for lang, texts in other_sets().items():
     out["other"][lang] = [language.detect(t) for t in texts]
 out["short"] = [language.detect(t) for t in ["hej", "hello", "moro", "ok"]]
+from polkuopas_rasa.channel import message_for_rasa
+out["to_rasa"] = [message_for_rasa(t) for t in [
+    "kan jag få hjälp på svenska", "can I get help in English please",
+    "kuka on mun valmentaja",
+    "/ask_responsible", "/choose_path{\\"path_id\\": \\"x\\"}"]]
 print(json.dumps(out))
 """
 
@@ -48,3 +53,16 @@ def test_swedish_and_english_of_two_words_or_more_are_recognised(verdicts):
 
 def test_one_word_is_too_little_to_leave_finnish(verdicts):
     assert verdicts["short"] == ["fi", "fi", "fi", "fi"]
+
+
+def test_the_channel_and_eval_nlu_pass_rasa_the_same_message(verdicts):
+    # message_for_rasa is what the channel sends and what make eval-nlu
+    # parses: another language becomes the intent, Finnish and button
+    # payloads go as they are.
+    assert verdicts["to_rasa"] == [
+        '/other_language{"language": "sv"}',
+        '/other_language{"language": "en"}',
+        "kuka on mun valmentaja",
+        "/ask_responsible",
+        '/choose_path{"path_id": "x"}',
+    ]
