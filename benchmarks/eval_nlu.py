@@ -179,6 +179,9 @@ class Example:
     intent: str
     roles: list[Span]
     message: Any = None  # the Rasa Message, kept for writing training folds
+    # The intent a second, blind reader of a copied question chose
+    # (`second_label`), when the set has one: None otherwise.
+    second: str | None = None
 
 
 @dataclass
@@ -255,13 +258,21 @@ def load_realworld(path: Path) -> list[Example]:
     """The questions of tests/nlu/realworld.yml as examples (no roles).
 
     The file is a YAML mapping with `questions`: a list of {text, label,
-    source}; see its header.
+    source}, and `second_label` where a second reader labelled the question
+    without seeing the first label or the page; see its header.
     """
     import yaml
 
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     return [
-        Example(str(q["text"]), expected_intent(str(q["label"])), [])
+        Example(
+            str(q["text"]),
+            expected_intent(str(q["label"])),
+            [],
+            second=expected_intent(str(q["second_label"]))
+            if q.get("second_label")
+            else None,
+        )
         for q in data.get("questions") or []
     ]
 
@@ -589,12 +600,29 @@ class Outcomes:
     # per expected intent: how many were asked, how many answered right
     asked_by_intent: Counter[str] = field(default_factory=Counter)
     right_by_intent: Counter[str] = field(default_factory=Counter)
+    # The same outcomes on the questions whose two readers chose the same
+    # label, when the set was read twice; None otherwise.
+    agreed: Outcomes | None = None
 
     def rate(self, count: int) -> float:
         return count / self.n if self.n else 0.0
 
 
 def count_outcomes(
+    examples: list[Example], preds: list[Prediction], limits: Thresholds
+) -> Outcomes:
+    out = _count(examples, preds, limits)
+    if any(example.second is not None for example in examples):
+        both = [
+            (example, p)
+            for example, p in zip(examples, preds, strict=True)
+            if example.second == example.intent
+        ]
+        out.agreed = _count([e for e, _ in both], [p for _, p in both], limits)
+    return out
+
+
+def _count(
     examples: list[Example], preds: list[Prediction], limits: Thresholds
 ) -> Outcomes:
     out = Outcomes(n=len(examples))
@@ -612,8 +640,11 @@ def count_outcomes(
                 out.unsure_offered += 1
         else:
             out.wrong += 1
+            expected = example.intent
+            if example.second not in (None, example.intent):
+                expected += f" (second reader: {example.second})"
             out.wrong_items.append(
-                (example.text, example.intent, p.full or p.ranked, p.confidence)
+                (example.text, expected, p.full or p.ranked, p.confidence)
             )
     return out
 
@@ -830,14 +861,29 @@ def outcome_table(rows: list[tuple[str, Scores]]) -> str:
     ]
     for set_name, result in rows:
         o = result.outcomes or Outcomes()
-        lines.append(
-            f"| `{set_name}` | {result.name} | {o.n} | {_pct(result.accuracy)} "
-            f"| {o.right} ({_pct(o.rate(o.right))}) "
-            f"| {o.unsure} ({_pct(o.rate(o.unsure))}) "
-            f"| {o.unsure_offered} "
-            f"| {o.wrong} ({_pct(o.rate(o.wrong))}) |"
-        )
+        lines.append(_outcome_row(f"`{set_name}`", result.name, o, result.accuracy))
+        if o.agreed is not None:
+            lines.append(
+                _outcome_row(
+                    f"`{set_name}`, labels both readers agree on",
+                    result.name,
+                    o.agreed,
+                )
+            )
     return "\n".join(lines) + "\n"
+
+
+def _outcome_row(
+    what: str, name: str, o: Outcomes, accuracy: float | None = None
+) -> str:
+    return (
+        f"| {what} | {name} | {o.n} "
+        f"| {'–' if accuracy is None else _pct(accuracy)} "
+        f"| {o.right} ({_pct(o.rate(o.right))}) "
+        f"| {o.unsure} ({_pct(o.rate(o.unsure))}) "
+        f"| {o.unsure_offered} "
+        f"| {o.wrong} ({_pct(o.rate(o.wrong))}) |"
+    )
 
 
 def wrong_text(result: Scores) -> str:
@@ -883,7 +929,11 @@ def outcome_sections(
         "A path question (`question:<topic>` in the copied sets) is "
         f"right only as `{question_intent('<topic>')}` "
         "(`question_intent` in `benchmarks/eval_nlu.py`). Intent accuracy counts "
-        "`nlu_fallback` as wrong.",
+        "`nlu_fallback` as wrong. *Labels both readers agree on*: a set read "
+        "twice (`second_label`: a second reader labelled each question as a "
+        "client's chat message, without the first label, the page or the "
+        "model's answers) is also counted on the questions both readers gave "
+        "the same label; a wrong answer where they differ shows both.",
         "",
     ]
     for set_name, result in rows:

@@ -282,6 +282,45 @@ def test_accuracy_counts_fallback_wrong_and_retrieval_keys_right():
     ]
 
 
+def test_a_set_read_twice_is_also_counted_where_both_readers_agree():
+    examples = [
+        ev.Example("moi", "greet", [], second="greet"),
+        ev.Example("saanko karenssin?", "out_of_scope", [], second="service_pakko"),
+        ev.Example("asumistuki?", "out_of_scope", [], second="out_of_scope"),
+    ]
+    preds = [
+        prediction("greet", 0.95),
+        prediction("service_pakko", 0.9),
+        prediction("service_raha", 0.9),
+    ]
+    o = ev.count_outcomes(examples, preds, LIMITS)
+    assert (o.n, o.right, o.wrong) == (3, 1, 2)
+    assert (o.agreed.n, o.agreed.right, o.agreed.wrong) == (2, 1, 1)
+    # Where the readers differ, the wrong answer shows both labels.
+    assert o.wrong_items[0][1] == "out_of_scope (second reader: service_pakko)"
+    assert o.wrong_items[1][1] == "out_of_scope"
+    once = [ev.Example("moi", "greet", []), ev.Example("hei", "greet", [])]
+    assert ev.count_outcomes(once, preds[:2], LIMITS).agreed is None
+
+
+def test_the_second_label_is_read_as_an_intent(tmp_path: Path):
+    copied = tmp_path / "holdout-9.yml"
+    copied.write_text(
+        "questions:\n"
+        "  - text: Paljonko saa rahaa?\n"
+        "    label: question:raha\n"
+        "    second_label: out_of_scope\n"
+        "    source: https://example.fi/a\n"
+        "  - text: Mikä on työpaja?\n"
+        "    label: out_of_scope\n"
+        "    source: https://example.fi/b\n",
+        encoding="utf-8",
+    )
+    first, second = ev.load_realworld(copied)
+    assert (first.intent, first.second) == ("service_raha", "out_of_scope")
+    assert (second.intent, second.second) == ("out_of_scope", None)
+
+
 # --- the report ---------------------------------------------------------------
 
 
@@ -304,6 +343,18 @@ def test_outcome_table_shows_counts_and_shares():
     assert lines[2] == (
         "| `tests/nlu/realworld.yml` | ours | 4 | 50.0 % "
         "| 2 (50.0 %) | 1 (25.0 %) | 0 | 1 (25.0 %) |"
+    )
+
+
+def test_outcome_table_adds_a_row_where_both_readers_agree():
+    o = ev.Outcomes(n=4, right=2, unsure=1, wrong=1)
+    o.agreed = ev.Outcomes(n=2, right=2)
+    text = ev.outcome_table([("tests/nlu/holdout-9.yml", _scored("ours", o))])
+    lines = text.strip().splitlines()
+    assert len(lines) == 4
+    assert lines[3] == (
+        "| `tests/nlu/holdout-9.yml`, labels both readers agree on | ours | 2 | – "
+        "| 2 (100.0 %) | 0 (0.0 %) | 0 | 0 (0.0 %) |"
     )
 
 
