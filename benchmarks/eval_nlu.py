@@ -595,6 +595,9 @@ class Outcomes:
     # Unsure about an in-scope question, and one of the two offered buttons is
     # the right answer: the client gets there with one click.
     unsure_offered: int = 0
+    # Answered wrong with "En osaa vastata tähän" (out_of_scope): a question
+    # the assistant could have answered, but no claim and no other answer.
+    wrong_cannot_answer: int = 0
     # (text, expected, answered with, confidence) of each wrong answer
     wrong_items: list[tuple[str, str, str, float]] = field(default_factory=list)
     # per expected intent: how many were asked, how many answered right
@@ -640,6 +643,8 @@ def _count(
                 out.unsure_offered += 1
         else:
             out.wrong += 1
+            if (p.full or p.ranked) == OUT_OF_SCOPE:
+                out.wrong_cannot_answer += 1
             expected = example.intent
             if example.second not in (None, example.intent):
                 expected += f" (second reader: {example.second})"
@@ -856,8 +861,8 @@ def outcome_table(rows: list[tuple[str, Scores]]) -> str:
     lines = [
         "| evaluation set | pipeline | questions | intent accuracy "
         "| answered right | honestly unsure | of which a button is right "
-        "| answered wrong |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        '| answered wrong | of which "En osaa vastata tähän" |',
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for set_name, result in rows:
         o = result.outcomes or Outcomes()
@@ -882,7 +887,8 @@ def _outcome_row(
         f"| {o.right} ({_pct(o.rate(o.right))}) "
         f"| {o.unsure} ({_pct(o.rate(o.unsure))}) "
         f"| {o.unsure_offered} "
-        f"| {o.wrong} ({_pct(o.rate(o.wrong))}) |"
+        f"| {o.wrong} ({_pct(o.rate(o.wrong))}) "
+        f"| {o.wrong_cannot_answer} |"
     )
 
 
@@ -925,7 +931,10 @@ def outcome_sections(
         + ". *Of which a button is right*: an in-scope question the "
         "assistant was unsure of, where one of the two guesses it offers as "
         "buttons (`offered_buttons`, as `ActionFallback` chooses them) is the "
-        "right answer. *Answered wrong*: a confident answer to another question. "
+        "right answer. *Answered wrong*: a confident answer to another question; "
+        '*of which "En osaa vastata tähän"*: the answer was `out_of_scope` for a '
+        "question the assistant could have answered (it claims nothing and "
+        "names no one, but the client gets no answer). "
         "A path question (`question:<topic>` in the copied sets) is "
         f"right only as `{question_intent('<topic>')}` "
         "(`question_intent` in `benchmarks/eval_nlu.py`). Intent accuracy counts "

@@ -282,6 +282,21 @@ def test_accuracy_counts_fallback_wrong_and_retrieval_keys_right():
     ]
 
 
+def test_an_in_scope_question_answered_i_cannot_answer_is_wrong_and_counted_apart():
+    examples = [
+        ev.Example("paljonko saa rahaa?", "service_raha", []),
+        ev.Example("kuka on mun ohjaaja?", "ask_responsible", []),
+        ev.Example("asumistuki?", "out_of_scope", []),
+    ]
+    preds = [
+        prediction("out_of_scope", 0.9),
+        prediction("ask_contact", 0.9),
+        prediction("service_raha", 0.9),
+    ]
+    o = ev.count_outcomes(examples, preds, LIMITS)
+    assert (o.wrong, o.wrong_cannot_answer) == (3, 1)
+
+
 def test_a_set_read_twice_is_also_counted_where_both_readers_agree():
     examples = [
         ev.Example("moi", "greet", [], second="greet"),
@@ -337,12 +352,12 @@ def test_outcome_table_shows_counts_and_shares():
     assert lines[0] == (
         "| evaluation set | pipeline | questions | intent accuracy "
         "| answered right | honestly unsure | of which a button is right "
-        "| answered wrong |"
+        '| answered wrong | of which "En osaa vastata tähän" |'
     )
-    assert lines[1] == "|---|---|---:|---:|---:|---:|---:|---:|"
+    assert lines[1] == "|---|---|---:|---:|---:|---:|---:|---:|---:|"
     assert lines[2] == (
         "| `tests/nlu/realworld.yml` | ours | 4 | 50.0 % "
-        "| 2 (50.0 %) | 1 (25.0 %) | 0 | 1 (25.0 %) |"
+        "| 2 (50.0 %) | 1 (25.0 %) | 0 | 1 (25.0 %) | 0 |"
     )
 
 
@@ -354,7 +369,7 @@ def test_outcome_table_adds_a_row_where_both_readers_agree():
     assert len(lines) == 4
     assert lines[3] == (
         "| `tests/nlu/holdout-9.yml`, labels both readers agree on | ours | 2 | – "
-        "| 2 (100.0 %) | 0 (0.0 %) | 0 | 0 (0.0 %) |"
+        "| 2 (100.0 %) | 0 (0.0 %) | 0 | 0 (0.0 %) | 0 |"
     )
 
 
