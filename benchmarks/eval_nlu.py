@@ -118,7 +118,8 @@ QUESTION_LABEL = "question:"
 # The intents the assistant offers as buttons when it is unsure: the keys of
 # INTENT_LABELS in actions/polkuopas/bot_actions.py and every path question
 # (service_<topic>). It offers the two best of the ranking, filled up with
-# OFFER_DEFAULTS (ActionFallback). This script runs in the Rasa environment,
+# OFFER_DEFAULTS (ActionFallback; ActionOutOfScope offers the same two after
+# "En osaa vastata tähän"). This script runs in the Rasa environment,
 # which cannot import the action package: a test keeps both copies equal.
 CLICKABLE = frozenset(
     {
@@ -598,6 +599,9 @@ class Outcomes:
     # Answered wrong with "En osaa vastata tähän" (out_of_scope): a question
     # the assistant could have answered, but no claim and no other answer.
     wrong_cannot_answer: int = 0
+    # ... and one of the two nearest topics offered with it as buttons
+    # (ActionOutOfScope) is the right answer: one click away.
+    wrong_cannot_answer_offered: int = 0
     # (text, expected, answered with, confidence) of each wrong answer
     wrong_items: list[tuple[str, str, str, float]] = field(default_factory=list)
     # per expected intent: how many were asked, how many answered right
@@ -645,6 +649,8 @@ def _count(
             out.wrong += 1
             if (p.full or p.ranked) == OUT_OF_SCOPE:
                 out.wrong_cannot_answer += 1
+                if any(matches(example.intent, offered) for offered in p.offered):
+                    out.wrong_cannot_answer_offered += 1
             expected = example.intent
             if example.second not in (None, example.intent):
                 expected += f" (second reader: {example.second})"
@@ -861,8 +867,9 @@ def outcome_table(rows: list[tuple[str, Scores]]) -> str:
     lines = [
         "| evaluation set | pipeline | questions | intent accuracy "
         "| answered right | honestly unsure | of which a button is right "
-        '| answered wrong | of which "En osaa vastata tähän" |',
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        '| answered wrong | of which "En osaa vastata tähän" '
+        "| of these, a button is right |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for set_name, result in rows:
         o = result.outcomes or Outcomes()
@@ -888,7 +895,8 @@ def _outcome_row(
         f"| {o.unsure} ({_pct(o.rate(o.unsure))}) "
         f"| {o.unsure_offered} "
         f"| {o.wrong} ({_pct(o.rate(o.wrong))}) "
-        f"| {o.wrong_cannot_answer} |"
+        f"| {o.wrong_cannot_answer} "
+        f"| {o.wrong_cannot_answer_offered} |"
     )
 
 
@@ -934,7 +942,10 @@ def outcome_sections(
         "right answer. *Answered wrong*: a confident answer to another question; "
         '*of which "En osaa vastata tähän"*: the answer was `out_of_scope` for a '
         "question the assistant could have answered (it claims nothing and "
-        "names no one, but the client gets no answer). "
+        "names no one, but the client gets no answer); *of these, a button is "
+        "right*: one of the two nearest topics it offers with that answer "
+        "(`ActionOutOfScope`, chosen as for the clarifying step) is the right "
+        "answer, one click away. "
         "A path question (`question:<topic>` in the copied sets) is "
         f"right only as `{question_intent('<topic>')}` "
         "(`question_intent` in `benchmarks/eval_nlu.py`). Intent accuracy counts "

@@ -26,6 +26,7 @@ from polkuopas.bot_actions import (
     ActionFollowUp,
     ActionGreet,
     ActionNextStep,
+    ActionOutOfScope,
     ActionPathOverview,
     ActionRequestHuman,
     ActionResponsible,
@@ -632,6 +633,43 @@ async def test_first_miss_offers_the_two_best_guesses(services):
         "Raha ja korvaukset",
         "Missä vaiheessa olen?",
         "Jotain muuta",
+    ]
+
+
+async def test_i_cannot_answer_that_offers_the_nearest_topics_and_the_path(services):
+    # A question the model took for another service: the two nearest topics
+    # the client can pick, then the whole path; nothing is guessed as the answer.
+    ranking = [
+        {"name": "out_of_scope", "confidence": 0.9},
+        {"name": "greet", "confidence": 0.04},
+        {"name": "service_sairastuminen", "confidence": 0.03},
+        {"name": "ask_responsible", "confidence": 0.02},
+        {"name": "ask_path_overview", "confidence": 0.01},
+    ]
+    messages, events = await run(
+        ActionOutOfScope, services, intent="out_of_scope", ranking=ranking
+    )
+    assert said(messages) == ["out_of_scope"]
+    assert messages[0]["text"].startswith("En osaa vastata tähän.")
+    assert [b["payload"] for b in messages[0]["buttons"]] == [
+        "/service_sairastuminen",
+        "/ask_responsible",
+        "/ask_path_overview",
+    ]
+    assert [b["title"] for b in messages[0]["buttons"]][1:] == [
+        "Kuka on minun työntekijäni?",
+        "Näytä koko polku",
+    ]
+    assert events == []
+
+
+async def test_i_cannot_answer_that_without_a_ranking_offers_the_defaults(services):
+    # No ranking (a rule, or a message from an older model): the client's
+    # worker and the whole path, each once.
+    messages, _ = await run(ActionOutOfScope, services, intent="out_of_scope")
+    assert [b["payload"] for b in messages[0]["buttons"]] == [
+        "/ask_responsible",
+        "/ask_path_overview",
     ]
 
 

@@ -214,6 +214,20 @@ def test_illness_names_suvis_own_instructor(stack):
     assert "040 000 1006" in text
 
 
+def test_i_cannot_answer_that_offers_topics_the_client_can_click(stack):
+    # Another service's question: no answer is guessed, and the reply is not a
+    # dead end. Each button is one the assistant answers (here: through Rasa).
+    token = stack.new_token("demo-suvi")
+    [reply] = stack.ask("paljonko asumistukea voi saada?", token, sender="oos")
+    assert reply["text"].startswith("En osaa vastata tähän.")
+    payloads = [b["payload"] for b in reply["buttons"]]
+    assert len(set(payloads)) == len(payloads) >= 2
+    assert "/ask_path_overview" in payloads  # the whole path is always offered
+    for payload in payloads:
+        answer = stack.ask(payload, token, sender="oos")
+        assert answer and not answer[0]["text"].startswith("En osaa vastata")
+
+
 def test_follow_up_after_the_end(stack):
     text = stack.text(
         "soittaako joku mulle kun tää loppuu", stack.tokens["demo-paattynyt"]

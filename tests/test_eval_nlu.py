@@ -7,6 +7,7 @@ and how the tables show it. Training and parsing need Rasa (`make eval-nlu`).
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import sys
 from pathlib import Path
@@ -295,6 +296,26 @@ def test_an_in_scope_question_answered_i_cannot_answer_is_wrong_and_counted_apar
     ]
     o = ev.count_outcomes(examples, preds, LIMITS)
     assert (o.wrong, o.wrong_cannot_answer) == (3, 1)
+    assert o.wrong_cannot_answer_offered == 0
+
+
+def test_i_cannot_answer_with_the_right_topic_among_its_buttons_is_counted():
+    examples = [
+        ev.Example("sairastuin, mitä teen?", "service_sairastuminen", []),
+        ev.Example("paljonko saa rahaa?", "service_raha", []),
+    ]
+    near = [("out_of_scope", 0.9), ("greet", 0.05), ("service_sairastuminen", 0.03)]
+    preds = [
+        dataclasses.replace(
+            prediction("out_of_scope", 0.9),
+            top=near[:2],
+            offered=ev.offered_buttons([n for n, _ in near]),
+        ),
+        prediction("out_of_scope", 0.9),
+    ]
+    o = ev.count_outcomes(examples, preds, LIMITS)
+    # Still wrong: the client is told "En osaa vastata tähän".
+    assert (o.wrong, o.wrong_cannot_answer, o.wrong_cannot_answer_offered) == (2, 2, 1)
 
 
 def test_a_set_read_twice_is_also_counted_where_both_readers_agree():
@@ -352,12 +373,13 @@ def test_outcome_table_shows_counts_and_shares():
     assert lines[0] == (
         "| evaluation set | pipeline | questions | intent accuracy "
         "| answered right | honestly unsure | of which a button is right "
-        '| answered wrong | of which "En osaa vastata tähän" |'
+        '| answered wrong | of which "En osaa vastata tähän" '
+        "| of these, a button is right |"
     )
-    assert lines[1] == "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+    assert lines[1] == "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
     assert lines[2] == (
         "| `tests/nlu/realworld.yml` | ours | 4 | 50.0 % "
-        "| 2 (50.0 %) | 1 (25.0 %) | 0 | 1 (25.0 %) | 0 |"
+        "| 2 (50.0 %) | 1 (25.0 %) | 0 | 1 (25.0 %) | 0 | 0 |"
     )
 
 
@@ -369,7 +391,7 @@ def test_outcome_table_adds_a_row_where_both_readers_agree():
     assert len(lines) == 4
     assert lines[3] == (
         "| `tests/nlu/holdout-9.yml`, labels both readers agree on | ours | 2 | – "
-        "| 2 (100.0 %) | 0 (0.0 %) | 0 | 0 (0.0 %) | 0 |"
+        "| 2 (100.0 %) | 0 (0.0 %) | 0 | 0 (0.0 %) | 0 | 0 |"
     )
 
 

@@ -80,6 +80,9 @@ FALLBACK_INTENT = "nlu_fallback"
 # The guesses the clarifying step fills up with when the ranking has fewer than
 # two intents with a button (benchmarks/eval_nlu.py counts with the same).
 OFFER_DEFAULTS = ("ask_responsible", "ask_path_overview")
+# After "En osaa vastata tähän", the two nearest topics are offered and then
+# the first of these that is not one of them.
+OUT_OF_SCOPE_EXTRA = ("ask_path_overview", "ask_responsible")
 # "None of these" on the clarifying buttons: counts as a second miss.
 SOMETHING_ELSE_INTENT = "something_else"
 # The slot that remembers an offer to have someone contact the client: the
@@ -295,6 +298,31 @@ class PolkuopasAction(Action):
             **self.services.messages.render(message, buttons=buttons, **values)
         )
 
+    def label(self, intent: str | None) -> str | None:
+        """The button label of an intent a client can pick, else None."""
+        if intent in INTENT_LABELS:
+            return self.services.messages.text(INTENT_LABELS[intent])
+        topic = topic_of(intent)
+        if topic and any(p.question(topic) for p in self.catalog.paths.values()):
+            return topic_label(self.catalog, topic)
+        return None
+
+    def best_guesses(self, tracker: Tracker) -> list[str]:
+        """The two best intents of the message's ranking that a client can
+        pick, filled up with OFFER_DEFAULTS (benchmarks/eval_nlu.py's
+        `offered_buttons` counts with the same)."""
+        ranking = tracker.latest_message.get("intent_ranking") or []
+        guesses = [r["name"] for r in ranking if self.label(r.get("name")) is not None]
+        guesses = guesses[:2]
+        for default in OFFER_DEFAULTS:
+            if len(guesses) < 2 and default not in guesses:
+                guesses.append(default)
+        return guesses
+
+    def buttons(self, intents: list[str]) -> list[dict[str, str]]:
+        """A button per intent, with its label."""
+        return [{"title": self.label(i), "payload": payload(i)} for i in intents]
+
     def yes_no(self, answers=YES_NO) -> list[dict[str, str]]:
         """Kyllä and Ei buttons, as the catalogue words them."""
         texts = self.services.messages
@@ -366,16 +394,20 @@ class ActionGreet(PolkuopasAction):
 
 
 class ActionOutOfScope(PolkuopasAction):
-    """A question the service cannot answer: "En osaa vastata tähän" and what
-    the assistant can tell (utter_out_of_scope in bot/domain.yml). As an
-    action, a guess of out_of_scope below LOW_CONFIDENCE is kept for the
-    path owners' learning pages like any unsure answer: a question the paths
-    should answer but the assistant took for another service shows there."""
+    """A question the service cannot answer: "En osaa vastata tähän", what the
+    assistant can tell, and the two topics nearest to the question as buttons
+    (the best two of the ranking a client can pick, as the clarifying step
+    offers) with the whole path. A question the paths do answer but the
+    model took for another service is then often one click from its answer.
+    As an action, a guess of out_of_scope below LOW_CONFIDENCE is kept for
+    the path owners' learning pages like any unsure answer."""
 
     NAME = "action_out_of_scope"
 
     def answer(self, dispatcher, turn, tracker):
-        dispatcher.utter_message(response="utter_out_of_scope")
+        offered = self.best_guesses(tracker)
+        offered += [i for i in OUT_OF_SCOPE_EXTRA if i not in offered][:1]
+        self.say(dispatcher, "out_of_scope", buttons=self.buttons(offered))
         return None
 
 
@@ -849,39 +881,21 @@ class ActionFallback(ActionRequestHuman):
                 ],
             )
             return None
-        ranking = tracker.latest_message.get("intent_ranking") or []
-        guesses = [r["name"] for r in ranking if self.label(r.get("name")) is not None][
-            :2
-        ]
-        for default in OFFER_DEFAULTS:
-            if len(guesses) < 2 and default not in guesses:
-                guesses.append(default)
-        labels = [self.label(g) for g in guesses]
+        guesses = self.best_guesses(tracker)
+        first, second = (self.label(g) for g in guesses)
         self.say(
             dispatcher,
             "ask_rephrase",
-            first=labels[0],
-            second=labels[1],
+            first=first,
+            second=second,
             buttons=[
-                *(
-                    {"title": t, "payload": payload(g)}
-                    for g, t in zip(guesses, labels, strict=True)
-                ),
+                *self.buttons(guesses),
                 {
                     "title": self.services.messages.text("label_something_else"),
                     "payload": payload(SOMETHING_ELSE_INTENT),
                 },
             ],
         )
-        return None
-
-    def label(self, intent: str | None) -> str | None:
-        """The button label of an intent a client can pick, else None."""
-        if intent in INTENT_LABELS:
-            return self.services.messages.text(INTENT_LABELS[intent])
-        topic = topic_of(intent)
-        if topic and any(p.question(topic) for p in self.catalog.paths.values()):
-            return topic_label(self.catalog, topic)
         return None
 
     @staticmethod
