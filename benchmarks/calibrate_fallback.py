@@ -50,7 +50,6 @@ sentence serves the whole grid.
 from __future__ import annotations
 
 import argparse
-import asyncio
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,27 +91,20 @@ class Parsed:
         )
 
 
-async def parse_all(model: Path, examples: list[ev.Example]) -> list[Parsed]:
-    from rasa.core.agent import Agent
+def parse_sets(model: Path, sets: list[list[ev.Example]]) -> list[list[Parsed]]:
+    """Each list of examples parsed with one loaded model, as the chat channel
+    passes it to Rasa (eval_nlu's parse loop), keeping the whole ranking."""
+    return [
+        [
+            Parsed(e.text, e.intent, tuple(p.ranking), p.full)
+            for e, p in zip(examples, predictions, strict=True)
+        ]
+        for examples, predictions in zip(sets, ev.parse_sets(model, sets), strict=True)
+    ]
 
-    ev.our_components()
-    from polkuopas_rasa.channel import message_for_rasa
 
-    agent = Agent.load(str(model))
-    parsed = []
-    for example in examples:
-        # As the chat channel passes it (Swedish and English: other_language).
-        result = await agent.parse_message(message_for_rasa(example.text))
-        ranking = tuple(
-            (r["name"], float(r["confidence"]))
-            for r in result.get("intent_ranking") or []
-            if r["name"] != ev.FALLBACK
-        )
-        best = ranking[0][0] if ranking else ""
-        parsed.append(
-            Parsed(example.text, example.intent, ranking, ev.full_intent(result, best))
-        )
-    return parsed
+def parse_all(model: Path, examples: list[ev.Example]) -> list[Parsed]:
+    return parse_sets(model, [examples])[0]
 
 
 def runs_of(parsed: list[Parsed] | list[list[Parsed]]) -> list[list[Parsed]]:
@@ -380,8 +372,9 @@ def main() -> None:
     runs: dict[str, list[list[Parsed]]] = {name: [] for name in examples}
     for i, model in enumerate(models, 1):
         ev.say(f"[{i}/{len(models)}] parsing with {model} …")
-        for name, sentences in examples.items():
-            runs[name].append(asyncio.run(parse_all(model, sentences)))
+        parsed = parse_sets(model, list(examples.values()))
+        for name, run in zip(examples, parsed, strict=True):
+            runs[name].append(run)
     text = report(runs, models)
     if args.threshold is not None and args.ambiguity is not None:
         for name, parsed in runs.items():

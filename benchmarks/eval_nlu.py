@@ -198,6 +198,9 @@ class Prediction:
     full: str = ""
     # The two intents the assistant would offer as buttons if it were unsure.
     offered: list[str] = field(default_factory=list)
+    # The whole ranking, best first, without nlu_fallback (for
+    # benchmarks/calibrate_fallback.py, which replays the fallback on it).
+    ranking: list[tuple[str, float]] = field(default_factory=list)
 
     @property
     def shown(self) -> str:
@@ -472,19 +475,22 @@ def parse_sets(model: Path, sets: list[list[Example]]) -> list[list[Prediction]]
             seconds = time.perf_counter() - started
             intent = parsed.get("intent") or {}
             ranking = [
-                r for r in parsed.get("intent_ranking") or [] if r["name"] != FALLBACK
+                (r["name"], float(r["confidence"]))
+                for r in parsed.get("intent_ranking") or []
+                if r["name"] != FALLBACK
             ]
-            ranked = ranking[0]["name"] if ranking else str(intent.get("name"))
+            ranked = ranking[0][0] if ranking else str(intent.get("name"))
             found.append(
                 Prediction(
                     intent=str(intent.get("name")),
                     confidence=float(intent.get("confidence") or 0.0),
                     ranked=ranked,
-                    top=[(r["name"], float(r["confidence"])) for r in ranking[:2]],
+                    top=ranking[:2],
                     roles=_spans(parsed.get("entities")),
                     seconds=seconds,
                     full=full_intent(parsed, ranked),
-                    offered=offered_buttons([r["name"] for r in ranking]),
+                    offered=offered_buttons([name for name, _ in ranking]),
+                    ranking=ranking,
                 )
             )
         return found
