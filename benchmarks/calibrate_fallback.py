@@ -103,10 +103,6 @@ def parse_sets(model: Path, sets: list[list[ev.Example]]) -> list[list[Parsed]]:
     ]
 
 
-def parse_all(model: Path, examples: list[ev.Example]) -> list[Parsed]:
-    return parse_sets(model, [examples])[0]
-
-
 def runs_of(parsed: list[Parsed] | list[list[Parsed]]) -> list[list[Parsed]]:
     """One model's parses, or several models' parses of the same sentences,
     as a list of runs."""
