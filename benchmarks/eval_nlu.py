@@ -641,22 +641,22 @@ def _count(
     out = Outcomes(n=len(examples))
     for example, p in zip(examples, preds, strict=True):
         kind = outcome(example.intent, p, limits)
+        # An in-scope question whose right answer is one of the buttons offered.
+        button_right = example.intent != OUT_OF_SCOPE and any(
+            matches(example.intent, offered) for offered in p.offered
+        )
         out.asked_by_intent[example.intent] += 1
         if kind == RIGHT:
             out.right += 1
             out.right_by_intent[example.intent] += 1
         elif kind == UNSURE:
             out.unsure += 1
-            if example.intent != OUT_OF_SCOPE and any(
-                matches(example.intent, offered) for offered in p.offered
-            ):
-                out.unsure_offered += 1
+            out.unsure_offered += button_right
         else:
             out.wrong += 1
             if (p.full or p.ranked) == OUT_OF_SCOPE:
                 out.wrong_cannot_answer += 1
-                if any(matches(example.intent, offered) for offered in p.offered):
-                    out.wrong_cannot_answer_offered += 1
+                out.wrong_cannot_answer_offered += button_right
             expected = example.intent
             if example.second not in (None, example.intent):
                 expected += f" (second reader: {example.second})"
