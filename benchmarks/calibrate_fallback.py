@@ -45,6 +45,17 @@ one with the most evaluation sentences answered right (then fewest dev
 wrong, lowest threshold); if none, the fewest dev questions answered wrong.
 The intent ranking does not depend on the thresholds, so one parse per
 sentence serves the whole grid.
+
+With `--weights` and `--temperatures` the vote itself is chosen too
+(`polkuopas_rasa.intent_vote`: the regression's share, and the temperature
+DIET's confidences are softened by before the vote). While each message is
+parsed, the two rankings the vote averages are recorded (`VoteRecorder`);
+each pair of weight and temperature then replays the vote on them
+(`revote`) and gets its own thresholds by the rule above. Among those, the
+same rule picks one (on a tie, the lower temperature, then the lower weight).
+DIET and the regression do not depend on either setting, so models trained
+with any weight and temperature serve: the replay gives what the same
+trainings would answer with the other settings.
 """
 
 from __future__ import annotations
@@ -69,12 +80,19 @@ EVAL_TARGET = 0.95
 WRONG_TARGET = 0.10
 
 
+Ranking = tuple[tuple[str, float], ...]
+
+
 @dataclass(frozen=True)
 class Parsed:
     text: str
     expected: str
-    ranking: tuple[tuple[str, float], ...]  # without nlu_fallback, best first
+    ranking: Ranking  # without nlu_fallback, best first
     full: str  # the best intent with its retrieval key, if any
+    # The two rankings the vote averaged (DIET's, unsoftened, and the
+    # regression's), when recorded; None when the vote did not run (the
+    # channel's other_language) or was not recorded.
+    voters: tuple[Ranking, Ranking] | None = None
 
     def prediction(self) -> ev.Prediction:
         """The parse as eval_nlu sees it, before any fallback decision."""
@@ -91,16 +109,104 @@ class Parsed:
         )
 
 
-def parse_sets(model: Path, sets: list[list[ev.Example]]) -> list[list[Parsed]]:
+class VoteRecorder:
+    """While active, records the two rankings `IntentVote` averages for each
+    message (it wraps `polkuopas_rasa.intent_vote.combine`); `take` returns
+    those of the message parsed last, or None, and forgets them."""
+
+    def __init__(self) -> None:
+        self.last: tuple[Ranking, Ranking] | None = None
+
+    def __enter__(self) -> VoteRecorder:
+        ev.our_components()
+        import polkuopas_rasa.intent_vote as vote
+
+        self._vote = vote
+        self._combine = vote.combine
+
+        def recording(earlier, own, weight, length, temperature=1.0):
+            self.last = (
+                tuple(
+                    (str(item["name"]), float(item.get("confidence") or 0.0))
+                    for item in earlier
+                    if item.get("name")
+                ),
+                tuple((str(name), float(p)) for name, p in own.items()),
+            )
+            return self._combine(earlier, own, weight, length, temperature)
+
+        vote.combine = recording
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._vote.combine = self._combine
+
+    def take(self) -> tuple[Ranking, Ranking] | None:
+        last, self.last = self.last, None
+        return last
+
+
+def parse_sets(
+    model: Path, sets: list[list[ev.Example]], record_voters: bool = False
+) -> list[list[Parsed]]:
     """Each list of examples parsed with one loaded model, as the chat channel
-    passes it to Rasa (eval_nlu's parse loop), keeping the whole ranking."""
+    passes it to Rasa (eval_nlu's parse loop), keeping the whole ranking and,
+    with `record_voters`, the two rankings the vote averaged."""
+    if record_voters:
+        with VoteRecorder() as recorder:
+            parsed = ev.parse_sets(model, sets, observe=recorder.take)
+    else:
+        parsed = ev.parse_sets(model, sets)
+    ev.our_components()
+    from polkuopas_rasa.channel import message_for_rasa
+
+    def voters(example: ev.Example, prediction: ev.Prediction):
+        # A message the channel sends as a payload ("/other_language{...}")
+        # runs through the pipeline too, but Rasa then takes the payload's
+        # intent: the vote decides nothing there.
+        if message_for_rasa(example.text).startswith("/"):
+            return None
+        return prediction.observed
+
     return [
         [
-            Parsed(e.text, e.intent, tuple(p.ranking), p.full)
+            Parsed(e.text, e.intent, tuple(p.ranking), p.full, voters(e, p))
             for e, p in zip(examples, predictions, strict=True)
         ]
-        for examples, predictions in zip(sets, ev.parse_sets(model, sets), strict=True)
+        for examples, predictions in zip(sets, parsed, strict=True)
     ]
+
+
+def revote(parsed: Parsed, weight: float, temperature: float) -> Parsed:
+    """The parse as the vote would have ranked it with `weight` and
+    `temperature`; unchanged where the vote did not run."""
+    if parsed.voters is None:
+        return parsed
+    ev.our_components()
+    from polkuopas_rasa.voting import combine
+
+    diet, own = parsed.voters
+    ranking = combine(
+        [{"name": name, "confidence": c} for name, c in diet],
+        dict(own),
+        weight,
+        0,
+        temperature,
+    )
+    ranked = tuple(
+        (item["name"], item["confidence"])
+        for item in ranking
+        if item["name"] != ev.FALLBACK
+    )
+    # The served pipeline has no ResponseSelector: the full intent is the best.
+    return Parsed(parsed.text, parsed.expected, ranked, ranked[0][0], parsed.voters)
+
+
+def revoted(sets: Sets, weight: float, temperature: float) -> Sets:
+    return {
+        name: [[revote(p, weight, temperature) for p in run] for run in runs_of(parsed)]
+        for name, parsed in sets.items()
+    }
 
 
 def runs_of(parsed: list[Parsed] | list[list[Parsed]]) -> list[list[Parsed]]:
@@ -213,11 +319,114 @@ def choose(
     return best(grid, lambda r: (r[2][ev.WRONG],))
 
 
+@dataclass(frozen=True)
+class VoteRow:
+    """One pair of vote settings, the thresholds the rule gives it, and what
+    those give."""
+
+    temperature: float
+    weight: float
+    setting: Setting
+    eval: dict
+    dev: dict
+    conversations: float  # share of the conversation messages answered right
+
+
+def vote_grid(
+    sets: Sets, weights: list[float], temperatures: list[float]
+) -> list[VoteRow]:
+    """Each weight and temperature, its thresholds chosen by `choose` on the
+    replayed vote."""
+    rows = []
+    for temperature in temperatures:
+        for weight in weights:
+            replay = revoted(sets, weight, temperature)
+            setting = choose(replay)
+            conversations = (
+                rates(replay["conversations"], *setting)[ev.RIGHT]
+                if "conversations" in replay
+                else 1.0
+            )
+            rows.append(
+                VoteRow(
+                    temperature,
+                    weight,
+                    setting,
+                    rates(replay["eval"], *setting),
+                    rates(replay["dev"], *setting),
+                    conversations,
+                )
+            )
+    return rows
+
+
+def choose_vote(rows: list[VoteRow]) -> VoteRow:
+    """The row the rule of the module docstring picks: the most conversation
+    messages right, then both targets, then the most dev right minus wrong
+    and the fewest wrong (the same fall-backs as `choose` when no row meets
+    both); on a tie the lower temperature, then the lower weight."""
+    most = max(row.conversations for row in rows)
+    rows = [row for row in rows if row.conversations == most]
+    meets_eval = [row for row in rows if row.eval[ev.RIGHT] >= EVAL_TARGET]
+    safe = [row for row in rows if row.dev[ev.WRONG] <= WRONG_TARGET]
+    both = [row for row in meets_eval if row.dev[ev.WRONG] <= WRONG_TARGET]
+
+    def best(candidates: list[VoteRow], key) -> VoteRow:
+        return min(candidates, key=lambda r: (*key(r), r.temperature, r.weight))
+
+    if both:
+        return best(
+            both, lambda r: (r.dev[ev.WRONG] - r.dev[ev.RIGHT], r.dev[ev.WRONG])
+        )
+    if meets_eval:
+        return best(meets_eval, lambda r: (r.dev[ev.WRONG], -r.dev[ev.RIGHT]))
+    if safe:
+        return best(safe, lambda r: (-r.eval[ev.RIGHT], r.dev[ev.WRONG]))
+    return best(rows, lambda r: (r.dev[ev.WRONG],))
+
+
+def vote_section(rows: list[VoteRow], chosen: VoteRow) -> list[str]:
+    lines = [
+        "## The vote: the regression's weight and DIET's temperature",
+        "",
+        "Each pair replays the vote on the recorded rankings of DIET and the "
+        "regression, with its own thresholds chosen by the rule:",
+        "",
+        "| temperature | weight | threshold | ambiguity | out_of_scope floor "
+        "| eval right | dev right | dev unsure | dev wrong | dev right minus wrong "
+        "| conversations right |",
+        "|" + "---|" * 11,
+    ]
+    for row in rows:
+        t, a, f = row.setting
+        lines.append(
+            f"| {row.temperature} | {row.weight} | {t} | {a} | "
+            f"{'none' if f is None else f} | {pct(row.eval[ev.RIGHT])} | "
+            f"{pct(row.dev[ev.RIGHT])} | {pct(row.dev[ev.UNSURE])} | "
+            f"{pct(row.dev[ev.WRONG])} | "
+            f"{100 * (row.dev[ev.RIGHT] - row.dev[ev.WRONG]):.1f} | "
+            f"{pct(row.conversations)} |"
+        )
+    lines += [
+        "",
+        f"Chosen by the rule: temperature {chosen.temperature}, weight "
+        f"{chosen.weight}. The tables below replay the vote with these.",
+        "",
+    ]
+    return lines
+
+
 def pct(value: float) -> str:
     return f"{100 * value:.1f} %"
 
 
-def report(sets: Sets, models: list[Path]) -> str:
+def report(
+    sets: Sets,
+    models: list[Path],
+    vote: tuple[list[VoteRow], VoteRow] | None = None,
+) -> str:
+    """The report; with `vote` (the grid and its chosen row) `sets` are the
+    parses replayed with the chosen vote."""
     named = ", ".join(f"`{model.name}`" for model in models)
     lines = [
         "# Fallback thresholds, chosen on the development set",
@@ -231,6 +440,8 @@ def report(sets: Sets, models: list[Path]) -> str:
         "real-world and holdout sets are not read here.",
         "",
     ]
+    if vote:
+        lines += vote_section(*vote)
     for name, parsed in sets.items():
         lines.append(
             f"- {name}: {len(runs_of(parsed)[0])} sentences, "
@@ -327,6 +538,18 @@ def wrong_list(
     return "\n".join(lines) + "\n"
 
 
+def _floats(text: str) -> list[float]:
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected numbers separated by commas, e.g. 0.4,0.5: {text!r}"
+        ) from None
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one number")
+    return values
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -348,6 +571,19 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, default=None)
     parser.add_argument("--ambiguity", type=float, default=None)
     parser.add_argument(
+        "--weights",
+        type=_floats,
+        default=None,
+        help="choose the vote too: the regression's shares to try, e.g. "
+        "0.3,0.4,0.5,0.6,0.7 (with --temperatures)",
+    )
+    parser.add_argument(
+        "--temperatures",
+        type=_floats,
+        default=[1.0],
+        help="with --weights: DIET's temperatures to try, e.g. 1,1.5,2,3,4",
+    )
+    parser.add_argument(
         "--out-of-scope",
         type=float,
         default=None,
@@ -366,12 +602,21 @@ def main() -> None:
         "conversations": load_conversations(args.stories),
     }
     runs: dict[str, list[list[Parsed]]] = {name: [] for name in examples}
+    record = args.weights is not None
     for i, model in enumerate(models, 1):
         ev.say(f"[{i}/{len(models)}] parsing with {model} …")
-        parsed = parse_sets(model, list(examples.values()))
+        parsed = parse_sets(model, list(examples.values()), record_voters=record)
         for name, run in zip(examples, parsed, strict=True):
             runs[name].append(run)
-    text = report(runs, models)
+    vote = None
+    if record:
+        grid = len(args.weights) * len(args.temperatures)
+        ev.say(f"replaying the vote with {grid} pairs of weight and temperature …")
+        rows = vote_grid(runs, args.weights, args.temperatures)
+        chosen = choose_vote(rows)
+        vote = (rows, chosen)
+        runs = revoted(runs, chosen.weight, chosen.temperature)
+    text = report(runs, models, vote)
     if args.threshold is not None and args.ambiguity is not None:
         for name, parsed in runs.items():
             for model, run in zip(models, parsed, strict=True):

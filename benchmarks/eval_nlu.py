@@ -76,6 +76,7 @@ import tempfile
 import time
 import warnings
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -201,6 +202,8 @@ class Prediction:
     # The whole ranking, best first, without nlu_fallback (for
     # benchmarks/calibrate_fallback.py, which replays the fallback on it).
     ranking: list[tuple[str, float]] = field(default_factory=list)
+    # What `parse_sets`'s `observe` returned right after this parse.
+    observed: Any = None
 
     @property
     def shown(self) -> str:
@@ -456,9 +459,17 @@ def parse_all(model: Path, examples: list[Example]) -> list[Prediction]:
     return parse_sets(model, [examples])[0]
 
 
-def parse_sets(model: Path, sets: list[list[Example]]) -> list[list[Prediction]]:
+def parse_sets(
+    model: Path,
+    sets: list[list[Example]],
+    observe: Callable[[], Any] | None = None,
+) -> list[list[Prediction]]:
     """Parse several lists of examples with one loaded model, each as the chat
-    channel passes it to Rasa (Swedish and English become other_language)."""
+    channel passes it to Rasa (Swedish and English become other_language).
+
+    `observe`, if given, is called after every parse (the warm-up too) and
+    what it returns is kept in the prediction's `observed`: a way to read
+    what a pipeline component saw of that message."""
     from rasa.core.agent import Agent
 
     our_components()
@@ -468,6 +479,8 @@ def parse_sets(model: Path, sets: list[list[Example]]) -> list[list[Prediction]]
 
     async def run(examples: list[Example]) -> list[Prediction]:
         await agent.parse_message("hei")  # warm-up: first call builds graphs
+        if observe:
+            observe()
         found = []
         for example in examples:
             started = time.perf_counter()
@@ -491,6 +504,7 @@ def parse_sets(model: Path, sets: list[list[Example]]) -> list[list[Prediction]]
                     full=full_intent(parsed, ranked),
                     offered=offered_buttons([name for name, _ in ranking]),
                     ranking=ranking,
+                    observed=observe() if observe else None,
                 )
             )
         return found

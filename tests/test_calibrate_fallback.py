@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib
 
+import pytest
+
 cf = importlib.import_module("benchmarks.calibrate_fallback")
 
 
@@ -171,3 +173,74 @@ def test_the_shipped_conversation_tests_are_read():
         (e.text, e.intent) for e in read
     }
     assert not [e.text for e in read if e.text.startswith("/") or "](" in e.text]
+
+
+def voted(expected: str, diet, own):
+    """A parse whose vote was recorded; its ranking as the shipped vote
+    (weight 0.5, DIET as it is) ranks it."""
+    p = cf.Parsed("x", expected, (), "", (tuple(diet), tuple(own.items())))
+    return cf.revote(p, 0.5, 1.0)
+
+
+def test_the_vote_is_replayed_with_another_weight_and_temperature():
+    # DIET is sure of out_of_scope, the regression of the right topic.
+    p = voted(
+        "service_raha",
+        [("out_of_scope", 0.96), ("service_raha", 0.04)],
+        {"service_raha": 0.95, "out_of_scope": 0.05},
+    )
+    assert p.ranking[0][0] == "out_of_scope"
+    assert p.ranking[0][1] == pytest.approx(0.505)
+    assert p.full == "out_of_scope"
+    # softened at 2 (0.96 -> 0.83, 0.04 -> 0.17), the regression carries it
+    soft = cf.revote(p, 0.5, 2.0)
+    assert soft.ranking[0][0] == "service_raha"
+    assert soft.ranking[0][1] == pytest.approx(0.5 * 0.95 + 0.5 * 0.1695, abs=1e-4)
+    assert soft.full == "service_raha" and soft.voters == p.voters
+    # a weight of 1 is the regression alone
+    assert cf.revote(p, 1.0, 1.0).ranking[0] == ("service_raha", 0.95)
+    # where the vote did not run (the channel's other_language), nothing moves
+    other = cf.Parsed("hej", "other_language", (("other_language", 1.0),), "")
+    assert cf.revote(other, 0.9, 4.0) is other
+
+
+def test_the_vote_is_chosen_by_the_same_rule_and_ties_go_to_the_lower_settings():
+    # eval: 20 sentences both voters get right; dev: one question DIET is
+    # sure is out of scope and the regression knows, one real out of scope.
+    sure = [("greet", 0.99), ("thank", 0.01)]
+    evaluation = [voted("greet", sure, {"greet": 0.8, "thank": 0.2})] * 20
+    dev = [
+        voted(
+            "service_raha",
+            [("out_of_scope", 0.96), ("service_raha", 0.04)],
+            {"service_raha": 0.95, "out_of_scope": 0.05},
+        ),
+        voted(
+            "out_of_scope",
+            [("out_of_scope", 0.99), ("greet", 0.01)],
+            {"out_of_scope": 0.7, "greet": 0.3},
+        ),
+    ]
+    sets = {"eval": evaluation, "dev": dev}
+    rows = cf.vote_grid(sets, [0.5], [1.0, 2.0])
+    assert [(r.temperature, r.weight) for r in rows] == [(1.0, 0.5), (2.0, 0.5)]
+    # unsoftened, the first dev question is at best unsure; at 2 it is right
+    assert rows[0].dev["right"] == 0.5 and rows[1].dev["right"] == 1.0
+    chosen = cf.choose_vote(rows)
+    assert (chosen.temperature, chosen.weight) == (2.0, 0.5)
+    # the replayed sets the report then uses rank with the chosen vote
+    assert cf.revoted(sets, 0.5, 2.0)["dev"][0][0].ranking[0][0] == "service_raha"
+    # equal rows: the lower temperature, then the lower weight
+    same = cf.vote_grid({"eval": evaluation, "dev": dev[1:]}, [0.6, 0.5], [2.0, 1.0])
+    assert (cf.choose_vote(same).temperature, cf.choose_vote(same).weight) == (1.0, 0.5)
+
+
+def test_a_bad_list_of_numbers_is_refused_with_an_example():
+    import argparse
+
+    assert cf._floats("1, 1.5,2") == [1.0, 1.5, 2.0]
+    for bad in ("1,x", ""):
+        with pytest.raises(
+            argparse.ArgumentTypeError, match=r"e\.g\. 0\.4,0\.5|at least"
+        ):
+            cf._floats(bad)

@@ -24,7 +24,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
-from polkuopas_rasa.intent_vote import IntentVote, combine
+from polkuopas_rasa.intent_vote import IntentVote, combine, soften
 
 WORDS = ["hei", "moi", "palkka", "raha", "sairas", "kipeä"]
 def message(words, intent=None):
@@ -78,6 +78,37 @@ with tempfile.TemporaryDirectory() as tmp:
         out["bad_weight"] = None
     except ValueError as error:
         out["bad_weight"] = str(error)
+    try:
+        cold = {**config, "temperature": 0}
+        IntentVote.create(cold, storage, Resource("bad2"), context)
+        out["bad_temperature"] = None
+    except ValueError as error:
+        out["bad_temperature"] = str(error)
+    warm = {**config, "temperature": 2.0}
+    soft = IntentVote.create(warm, storage, Resource("soft"), context)
+    soft.train(TrainingData(train))
+    softened = message(["palkka", "kipeä"])
+    softened.set("intent_ranking", diet)
+    soft.process([softened])
+    out["softened"] = softened.get("intent_ranking")
+    out["soften"] = {
+        "one": soften(diet, 1.0),
+        "two": soften(
+            [{"name": "a", "confidence": 0.99}, {"name": "b", "confidence": 0.01}], 2.0
+        ),
+        "empty": soften([], 2.0),
+        "zeros": soften([{"name": "a", "confidence": 0.0}], 2.0),
+    }
+    from benchmarks.calibrate_fallback import VoteRecorder
+    import polkuopas_rasa.intent_vote as module
+    recorded = message(["palkka", "kipeä"])
+    recorded.set("intent_ranking", diet)
+    with VoteRecorder() as recorder:
+        soft.process([recorded])
+        out["recorded"] = recorder.take()
+        out["recorded_again"] = recorder.take()
+    out["recorded_ranking"] = recorded.get("intent_ranking")
+    out["restored"] = module.combine is combine
     out["root_level"] = logging.getLogger().level
     out["short"] = combine(diet, {"raha": 0.5, "greet": 0.3, "sairaus": 0.2}, 0.5, 2)
 print(json.dumps(out))
@@ -131,3 +162,34 @@ def test_the_ranking_is_cut_to_its_length_and_a_bad_weight_is_refused(result):
     assert [item["name"] for item in result["short"]] == ["sairaus", "raha"]
     assert result["short"][0]["confidence"] == pytest.approx(0.55)
     assert "between 0 and 1" in result["bad_weight"]
+
+
+def test_a_temperature_softens_diet_before_the_vote(result):
+    # At 2, DIET's 0.9 / 0.1 becomes 0.75 / 0.25 (square roots summed to one);
+    # the regression's share is the same as without it.
+    own = result["own"]
+    diet = {"sairaus": 0.75, "greet": 0.25, "raha": 0.0}
+    expected = {name: 0.75 * diet[name] + 0.25 * own[name] for name in own}
+    softened = {item["name"]: item["confidence"] for item in result["softened"]}
+    assert softened == pytest.approx(expected)
+    # a sure DIET is less sure; the order of its intents stays
+    two = dict(result["soften"]["two"])
+    assert list(two) == ["a", "b"]
+    assert two["a"] == pytest.approx(0.9087, abs=1e-4)
+    assert sum(two.values()) == pytest.approx(1.0)
+    assert result["soften"]["one"] == [["sairaus", 0.9], ["greet", 0.1]]
+    assert result["soften"]["empty"] == []
+    assert result["soften"]["zeros"] == [["a", 0.0]]
+    assert "above 0" in result["bad_temperature"]
+
+
+def test_the_benchmarks_recorder_sees_both_voters_and_changes_nothing(result):
+    # benchmarks/calibrate_fallback.py records what the vote averages, to
+    # replay it with other settings: DIET's ranking as it came (unsoftened)
+    # and the regression's probabilities; the answer is the same as unrecorded.
+    diet, own = result["recorded"]
+    assert diet == [["sairaus", 0.9], ["greet", 0.1]]
+    assert dict(own) == pytest.approx(result["own"])
+    assert result["recorded_again"] is None
+    assert result["recorded_ranking"] == result["softened"]
+    assert result["restored"]
