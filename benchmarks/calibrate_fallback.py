@@ -90,8 +90,9 @@ class Parsed:
     ranking: Ranking  # without nlu_fallback, best first
     full: str  # the best intent with its retrieval key, if any
     # The two rankings the vote averaged (DIET's, unsoftened, and the
-    # regression's), when recorded; None when the vote did not run (the
-    # channel's other_language) or was not recorded.
+    # regression's), when recorded; None when they were not recorded, or when
+    # the vote decides nothing (a payload the channel sends, such as
+    # "/other_language{...}", whose intent Rasa takes as it is).
     voters: tuple[Ranking, Ranking] | None = None
 
     def prediction(self) -> ev.Prediction:
