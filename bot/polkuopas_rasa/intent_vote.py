@@ -7,10 +7,11 @@ features (Rasa's LogisticRegressionClassifier) makes other mistakes and is
 less sure of them. `IntentVote` is that classifier, placed right after
 DIETClassifier in bot/config.yml: it averages DIET's intent ranking with its
 own probabilities, `weight` for its own share, after softening DIET's
-confidences by `temperature` (`soften`): DIET is often sure (1.00) of an
-answer the regression gives 0.06, and unsoftened it would carry the vote
-alone. Where the two agree the answer stands; where they disagree, the best
-intent scores lower and the FallbackClassifier after it asks what was meant
+confidences by `temperature` (`soften`): DIET is often sure (0.96 and more)
+of an answer the regression gives little; softened at 2, its 0.96 counts as
+0.83, and a regression sure of the other answer can carry the vote. Where
+the two agree the answer stands; where they disagree, the best intent
+scores lower and the FallbackClassifier after it asks what was meant
 instead of answering.
 
 Chosen by measurement on the development set tests/nlu/dev.yml and eval.yml
