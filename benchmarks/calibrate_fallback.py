@@ -292,24 +292,33 @@ def choose(
         for a in AMBIGUITIES
         for f in floors
     ]
-    if conversations in sets:
-        answered = {
-            row[0]: rates(sets[conversations], *row[0])[ev.RIGHT] for row in grid
-        }
-        most = max(answered.values())
-        grid = [row for row in grid if answered[row[0]] == most]
-
-    def best(rows: list, key) -> Setting:
-        """The setting of the row with the least `key`, then the lowest
-        threshold and ambiguity, then the more cautious floor."""
-        setting, _, _ = min(
-            rows,
-            key=lambda row: (*key(row), *row[0][:2], _cautious(row[0][2])),
+    rows = [
+        (
+            setting,
+            eval_rates,
+            dev_rates,
+            rates(sets[conversations], *setting)[ev.RIGHT]
+            if conversations in sets
+            else 1.0,
         )
-        return setting
+        for setting, eval_rates, dev_rates in grid
+    ]
+    # on a tie, the lowest threshold and ambiguity, then the more cautious floor
+    return _by_rule(rows, lambda s: (*s[:2], _cautious(s[2])))
 
-    meets_eval = [row for row in grid if row[1][ev.RIGHT] >= EVAL_TARGET]
-    safe = [row for row in grid if row[2][ev.WRONG] <= WRONG_TARGET]
+
+def _by_rule(rows: list, tie):
+    """The rule of the module docstring over `rows` of (candidate, eval rates,
+    dev rates, share of the conversation messages answered right): the
+    candidate it picks, `tie(candidate)` breaking ties."""
+    most = max(row[3] for row in rows)
+    rows = [row for row in rows if row[3] == most]
+
+    def best(candidates: list, key):
+        return min(candidates, key=lambda row: (*key(row), *tie(row[0])))[0]
+
+    meets_eval = [row for row in rows if row[1][ev.RIGHT] >= EVAL_TARGET]
+    safe = [row for row in rows if row[2][ev.WRONG] <= WRONG_TARGET]
     both = [row for row in meets_eval if row[2][ev.WRONG] <= WRONG_TARGET]
     if both:
         return best(both, lambda r: (r[2][ev.WRONG] - r[2][ev.RIGHT], r[2][ev.WRONG]))
@@ -317,7 +326,7 @@ def choose(
         return best(meets_eval, lambda r: (r[2][ev.WRONG], -r[2][ev.RIGHT]))
     if safe:
         return best(safe, lambda r: (-r[1][ev.RIGHT], r[2][ev.WRONG]))
-    return best(grid, lambda r: (r[2][ev.WRONG],))
+    return best(rows, lambda r: (r[2][ev.WRONG],))
 
 
 @dataclass(frozen=True)
@@ -362,28 +371,12 @@ def vote_grid(
 
 
 def choose_vote(rows: list[VoteRow]) -> VoteRow:
-    """The row the rule of the module docstring picks: the most conversation
-    messages right, then both targets, then the most dev right minus wrong
-    and the fewest wrong (the same fall-backs as `choose` when no row meets
-    both); on a tie the lower temperature, then the lower weight."""
-    most = max(row.conversations for row in rows)
-    rows = [row for row in rows if row.conversations == most]
-    meets_eval = [row for row in rows if row.eval[ev.RIGHT] >= EVAL_TARGET]
-    safe = [row for row in rows if row.dev[ev.WRONG] <= WRONG_TARGET]
-    both = [row for row in meets_eval if row.dev[ev.WRONG] <= WRONG_TARGET]
-
-    def best(candidates: list[VoteRow], key) -> VoteRow:
-        return min(candidates, key=lambda r: (*key(r), r.temperature, r.weight))
-
-    if both:
-        return best(
-            both, lambda r: (r.dev[ev.WRONG] - r.dev[ev.RIGHT], r.dev[ev.WRONG])
-        )
-    if meets_eval:
-        return best(meets_eval, lambda r: (r.dev[ev.WRONG], -r.dev[ev.RIGHT]))
-    if safe:
-        return best(safe, lambda r: (-r.eval[ev.RIGHT], r.dev[ev.WRONG]))
-    return best(rows, lambda r: (r.dev[ev.WRONG],))
+    """The row the rule of the module docstring picks (`_by_rule`, as for the
+    thresholds); on a tie the lower temperature, then the lower weight."""
+    return _by_rule(
+        [(row, row.eval, row.dev, row.conversations) for row in rows],
+        lambda row: (row.temperature, row.weight),
+    )
 
 
 def vote_section(rows: list[VoteRow], chosen: VoteRow) -> list[str]:
