@@ -158,20 +158,9 @@ def parse_sets(
             parsed = ev.parse_sets(model, sets, observe=recorder.take)
     else:
         parsed = ev.parse_sets(model, sets)
-    ev.our_components()
-    from polkuopas_rasa.channel import message_for_rasa
-
-    def voters(example: ev.Example, prediction: ev.Prediction):
-        # A message the channel sends as a payload ("/other_language{...}")
-        # runs through the pipeline too, but Rasa then takes the payload's
-        # intent: the vote decides nothing there.
-        if message_for_rasa(example.text).startswith("/"):
-            return None
-        return prediction.observed
-
     return [
         [
-            Parsed(e.text, e.intent, tuple(p.ranking), p.full, voters(e, p))
+            Parsed(e.text, e.intent, tuple(p.ranking), p.full, p.observed)
             for e, p in zip(examples, predictions, strict=True)
         ]
         for examples, predictions in zip(sets, parsed, strict=True)

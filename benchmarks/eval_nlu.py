@@ -469,7 +469,9 @@ def parse_sets(
 
     `observe`, if given, is called after every parse (the warm-up too) and
     what it returns is kept in the prediction's `observed`: a way to read
-    what a pipeline component saw of that message."""
+    what a pipeline component saw of that message. For a message the channel
+    sends as a payload ("/other_language{...}") it is None: the pipeline runs
+    on it too, but Rasa then takes the payload's intent."""
     from rasa.core.agent import Agent
 
     our_components()
@@ -484,8 +486,10 @@ def parse_sets(
         found = []
         for example in examples:
             started = time.perf_counter()
-            parsed = await agent.parse_message(message_for_rasa(example.text))
+            sent = message_for_rasa(example.text)
+            parsed = await agent.parse_message(sent)
             seconds = time.perf_counter() - started
+            seen = observe() if observe else None
             intent = parsed.get("intent") or {}
             ranking = [
                 (r["name"], float(r["confidence"]))
@@ -504,7 +508,7 @@ def parse_sets(
                     full=full_intent(parsed, ranked),
                     offered=offered_buttons([name for name, _ in ranking]),
                     ranking=ranking,
-                    observed=observe() if observe else None,
+                    observed=None if sent.startswith("/") else seen,
                 )
             )
         return found
